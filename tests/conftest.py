@@ -1,0 +1,46 @@
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+REPO = Path(__file__).resolve().parents[1]
+# Debian's docker client does BuildKit builds; some machines have an older one first on PATH.
+DOCKER = os.environ.get("DOCKER") or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker")
+
+
+def bake(output_dir: Path, **answers: str) -> Path:
+    """Generate a project from the template, as `cookiecutter --no-input` with these answers would."""
+    answers.setdefault("init_git", "no")
+    return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+
+
+@pytest.fixture
+def baked(tmp_path):
+    return bake(tmp_path)
+
+
+def docker_is_reachable() -> bool:
+    try:
+        return subprocess.run([DOCKER, "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Docker tests skip where no engine answers, with how to start one; in CI they must run."""
+    if not any("docker" in item.keywords for item in items) or docker_is_reachable():
+        return
+    reason = "no Docker engine answers: run `sudo scripts/provision-docker.sh` (and scripts/make-base-image.sh)"
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI must run the Docker tests, but {reason}")
+    for item in items:
+        if "docker" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def ruff() -> str:
+    return shutil.which("ruff") or pytest.fail("ruff is not installed: pip install -r requirements-dev.txt")

@@ -1,0 +1,156 @@
+"""Train a model with one seed, save what it did in outputs/<run>/, and track the run with TrackIO."""
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+# TrackIO reads TRACKIO_DIR once, when it is imported: set it first, so runs land in this project.
+os.environ.setdefault("TRACKIO_DIR", str(PROJECT_DIR / ".trackio"))
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import trackio  # noqa: E402
+from PIL import Image  # noqa: E402
+from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.svm import SVC  # noqa: E402
+
+from config import Config, ConfigError, load_config  # noqa: E402
+from data import DataError, Dataset, load_dataset  # noqa: E402
+from seeding import seed_everything  # noqa: E402
+
+PROJECT = "{{ cookiecutter.project_slug }}"
+OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", PROJECT_DIR / "outputs"))
+CURVE_STEPS = 10  # the learning curve fits on 10%, 20%, ... 100% of the training set
+
+
+def build_model(config: Config):
+    # Every estimator takes the one seed as random_state.
+    if config.model_type == "random_forest":
+        return RandomForestClassifier(n_estimators=config.n_estimators, random_state=config.seed, n_jobs=-1)
+    if config.model_type == "svm":
+        return make_pipeline(StandardScaler(), SVC(C=config.c, random_state=config.seed))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=config.c, max_iter=2000, random_state=config.seed))
+
+
+def choose_run_name(config: Config) -> str:
+    if config.run_name:
+        if (OUTPUT_DIR / config.run_name).exists():
+            raise ConfigError(f"RUN_NAME {config.run_name!r} already exists in {OUTPUT_DIR}; choose another name")
+        return config.run_name
+    base = f"{config.model_type}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name, count = base, 1
+    while (OUTPUT_DIR / name).exists():
+        count += 1
+        name = f"{base}-{count}"
+    return name
+
+
+def fit_learning_curve(config: Config, x_train, y_train, x_test, y_test):
+    """Fit on a growing share of the training set, logging accuracy at each step; return the last model."""
+    for step in range(1, CURVE_STEPS + 1):
+        size = len(x_train) * step // CURVE_STEPS
+        if np.unique(y_train[:size]).size < 2:
+            continue  # too few rows for a classifier yet
+        model = build_model(config).fit(x_train[:size], y_train[:size])
+        train_accuracy = accuracy_score(y_train[:size], model.predict(x_train[:size]))
+        test_accuracy = accuracy_score(y_test, model.predict(x_test))
+        trackio.log({"train/accuracy": train_accuracy, "test/accuracy": test_accuracy, "train_size": size}, step=step)
+        print(f"step {step}/{CURVE_STEPS}: {size} training rows, train {train_accuracy:.4f}, test {test_accuracy:.4f}")
+    return model
+
+
+def confusion_image(y_true, y_pred, labels) -> np.ndarray:
+    """The confusion matrix as an RGB picture: the darker a cell, the more of its row landed there."""
+    matrix = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    white, blue = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
+    cells = white + share[..., None] * (blue - white)
+    return np.kron(cells, np.ones((32, 32, 1))).astype(np.uint8)
+
+
+def save_outputs(run_dir: Path, metrics: dict, predictions: pd.DataFrame, model, picture: np.ndarray) -> None:
+    """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs."""
+    partial = run_dir.with_name(f".partial-{run_dir.name}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    (partial / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    predictions.to_csv(partial / "predictions.csv", index=False)
+    joblib.dump(model, partial / "model.joblib")
+    Image.fromarray(picture).save(partial / "confusion_matrix.png")
+    partial.rename(run_dir)
+
+
+def train(config: Config, dataset: Dataset, run_name: str) -> dict:
+    indices = np.arange(len(dataset.labels))
+    _, class_counts = np.unique(dataset.labels, return_counts=True)
+    train_rows, test_rows = train_test_split(
+        indices,
+        test_size=config.test_size,
+        random_state=config.seed,
+        stratify=dataset.labels if class_counts.min() >= 2 else None,
+    )
+    x_train, y_train = dataset.features[train_rows], dataset.labels[train_rows]
+    x_test, y_test = dataset.features[test_rows], dataset.labels[test_rows]
+
+    model = fit_learning_curve(config, x_train, y_train, x_test, y_test)
+    predicted = model.predict(x_test)
+    metrics = {
+        "train_accuracy": accuracy_score(y_train, model.predict(x_train)),
+        "test_accuracy": accuracy_score(y_test, predicted),
+        "test_f1_macro": f1_score(y_test, predicted, average="macro"),
+    }
+    metrics["overfit_gap"] = metrics["train_accuracy"] - metrics["test_accuracy"]
+
+    report = classification_report(y_test, predicted, output_dict=True, zero_division=0)
+    rows = [{"class": label, **report[str(label)]} for label in np.unique(dataset.labels)]
+    per_class = pd.DataFrame(rows).rename(columns={"f1-score": "f1"})
+    picture = confusion_image(y_test, predicted, np.unique(dataset.labels))
+    trackio.log(
+        {
+            **{f"final/{key}": value for key, value in metrics.items()},
+            "per_class": trackio.Table(dataframe=per_class),
+            "confusion_matrix": trackio.Image(picture, caption="rows: true class, columns: predicted"),
+        }
+    )
+    if metrics["overfit_gap"] > config.overfit_gap:
+        trackio.alert(
+            title="Overfitting",
+            text=f"train accuracy is {metrics['overfit_gap']:.3f} above test (OVERFIT_GAP={config.overfit_gap})",
+            level=trackio.AlertLevel.WARN,
+        )
+
+    predictions = pd.DataFrame({"row": test_rows, "true": y_test, "predicted": predicted})
+    save_outputs(OUTPUT_DIR / run_name, metrics, predictions, model, picture)
+    return metrics
+
+
+def main() -> None:
+    try:
+        config = load_config()
+        dataset = load_dataset(config.data, config.target)
+        run_name = choose_run_name(config)
+    except (ConfigError, DataError) as error:
+        sys.exit(f"error: {error}")
+
+    seed_everything(config.seed)
+    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, data {dataset.source}")
+    trackio.init(project=PROJECT, name=run_name, config=config.as_dict(), auto_log_cpu=False, auto_log_gpu=False)
+    try:
+        metrics = train(config, dataset, run_name)
+    finally:
+        trackio.finish()
+    print(f"Test accuracy {metrics['test_accuracy']:.4f}; outputs in {OUTPUT_DIR / run_name}")
+
+
+if __name__ == "__main__":
+    main()
