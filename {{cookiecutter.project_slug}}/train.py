@@ -64,7 +64,7 @@ def fit_learning_curve(config: Config, x_train, y_train, x_test, y_test):
         model = build_model(config).fit(x_train[:size], y_train[:size])
         train_accuracy = accuracy_score(y_train[:size], model.predict(x_train[:size]))
         test_accuracy = accuracy_score(y_test, model.predict(x_test))
-        trackio.log({"train/accuracy": train_accuracy, "test/accuracy": test_accuracy, "train_size": size}, step=step)
+        trackio.log({"train/accuracy": train_accuracy, "test/accuracy": test_accuracy}, step=step)
         print(f"step {step}/{CURVE_STEPS}: {size} training rows, train {train_accuracy:.4f}, test {test_accuracy:.4f}")
     return model
 

@@ -1,0 +1,316 @@
+"""The generated project on a real Docker engine: image cache, training, dashboard in a real browser."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, REPO, bake
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "my_project"
+SCREENSHOT = REPO / "build" / "dashboard.png"
+NON_ROOT_UID = 4321
+
+
+class Project:
+    """A baked project, driven through its Makefile as a user would."""
+
+    def __init__(self, path: Path, user: int | None = None):
+        self.path = path
+        self.user = user
+        self.env = {**os.environ, "DOCKER": DOCKER}
+
+    def make(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*self._as_user(), "make", *args],
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check:
+            assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result
+
+    def _as_user(self) -> list[str]:
+        if self.user is None:
+            return []
+        docker_gid = str(socket_group_id())
+        return ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", f"--groups={docker_gid}", "--"]
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=300)
+
+    def image(self) -> str:
+        [stamp] = (self.path / ".make").iterdir()
+        return f"{PROJECT}:{stamp.name.removeprefix('image-')}"
+
+    def runs(self) -> list[Path]:
+        return sorted(
+            (path for path in (self.path / "outputs").iterdir() if path.name != "old-run"), key=os.path.getmtime
+        )
+
+    def edit(self, name: str, text: str) -> None:
+        path = self.path / name
+        path.write_text(text)
+        later = time.time() + 2  # make compares timestamps: keep edits apart on coarse file systems
+        os.utime(path, (later, later))
+
+
+def built(result: subprocess.CompletedProcess) -> bool:
+    """Whether make ran `docker build`: its recipe announces it, and BuildKit's progress shows it ran."""
+    return f"Building {PROJECT}:" in result.stdout and "load build definition" in (result.stderr or "")
+
+
+def socket_group_id() -> int:
+    return os.stat("/var/run/docker.sock").st_gid
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    path = bake(tmp_path_factory.mktemp("e2e"), init_git="yes")
+    # Things that must never reach the image.
+    (path / ".env").write_text("SECRET=do-not-ship\n")
+    (path / "outputs" / "old-run").mkdir(parents=True)
+    (path / "outputs" / "old-run" / "metrics.json").write_text("{}")
+    project = Project(path)
+    result = project.make("image")
+    assert built(result)
+    yield project
+    project.make("clean", check=False)
+
+
+def test_second_make_image_runs_no_build(project):
+    result = project.make("image")
+    assert not built(result)
+    assert "is up to date" in result.stdout
+
+
+def test_container_runs_as_non_root_and_keeps_secrets_and_outputs_out(project):
+    user = project.docker("run", "--rm", project.image(), "id", "-u")
+    assert user.stdout.strip() == "1000"
+    listing = project.docker("run", "--rm", project.image(), "ls", "-a", "/app").stdout.split()
+    assert "train.py" in listing
+    assert not {".env", ".git", "outputs", ".trackio", ".make"} & set(listing)
+
+
+def test_code_edit_needs_no_rebuild_and_takes_effect(project):
+    original = (project.path / "train.py").read_text()
+    project.edit("train.py", original.replace("def main() -> None:\n", 'def main() -> None:\n    print("EDITED")\n'))
+    try:
+        assert not built(project.make("image"))
+        result = project.make("train", "N_ESTIMATORS=10")
+        assert not built(result)
+        assert "EDITED" in result.stdout
+    finally:
+        project.edit("train.py", original)
+
+
+def test_training_twice_gives_the_same_results_on_the_host(project):
+    for _ in range(2):
+        project.make("train")
+    first, second = project.runs()[-2:]
+    for name in ("metrics.json", "predictions.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    for path in [first, *first.iterdir(), project.path / ".trackio" / f"{PROJECT}.db"]:
+        assert path.stat().st_uid == os.getuid(), path
+
+
+def test_model_type_switches_without_rebuild(project):
+    result = project.make("train", "MODEL_TYPE=svm")
+    assert not built(result)
+    assert project.runs()[-1].name.startswith("svm-seed42-")
+
+
+def test_a_bad_setting_fails_in_the_container_with_one_line(project):
+    result = project.make("train", "N_ESTIMATORS=-3", check=False)
+    assert result.returncode != 0
+    assert "error: N_ESTIMATORS must be a positive whole number, got -3" in result.stderr
+
+
+def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
+    old_layers = json.loads(
+        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", project.image()).stdout
+    )
+    requirements = (project.path / "requirements.txt").read_text()
+    project.edit("requirements.txt", requirements + "six==1.17.0\n")
+    result = project.make("image", "BUILD_FLAGS=--progress=plain")
+    assert built(result)
+    new_layers = json.loads(
+        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", project.image()).stdout
+    )
+    base_layers = json.loads(
+        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", "python:3.11-slim").stdout
+    )
+    assert new_layers[: len(base_layers)] == old_layers[: len(base_layers)] == base_layers
+    assert "load build context" in result.stderr and " CACHED" in result.stderr
+    imported = project.docker("run", "--rm", project.image(), "python", "-c", "import six; print(six.__version__)")
+    assert imported.stdout.strip() == "1.17.0"
+
+
+def test_a_deleted_image_is_rebuilt(project):
+    assert project.docker("image", "rm", project.image()).returncode == 0
+    assert built(project.make("image"))
+    assert project.docker("image", "inspect", project.image()).returncode == 0
+
+
+def test_a_failing_build_says_why_and_leaves_no_stamp(project):
+    requirements = (project.path / "requirements.txt").read_text()
+    project.edit("requirements.txt", requirements + "no-such-package-for-repro-template==0.0.1\n")
+    result = project.make("image", check=False)
+    assert result.returncode != 0
+    assert "error: A package in requirements.txt cannot be installed" in result.stderr
+    assert not list((project.path / ".make").glob("image-*"))
+    project.edit("requirements.txt", requirements)
+    assert built(project.make("image"))
+
+
+def test_an_interrupted_build_leaves_no_stamp(project):
+    requirements = (project.path / "requirements.txt").read_text()
+    project.edit("requirements.txt", requirements + "# interrupted\n")
+    make = subprocess.Popen(
+        ["make", "image"], cwd=project.path, env=project.env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    for line in make.stdout:
+        if line.startswith(f"Building {PROJECT}:"):
+            break
+    time.sleep(1)
+    os.killpg(make.pid, signal.SIGINT)
+    assert make.wait(timeout=60) != 0
+    assert not list((project.path / ".make").glob("image-*"))
+    project.edit("requirements.txt", requirements)
+    assert built(project.make("image"))
+
+
+def test_a_stopped_daemon_gets_a_clear_message(project):
+    project.env["DOCKER_HOST"] = "unix:///tmp/no-docker-here.sock"
+    try:
+        result = project.make("image", check=False)
+    finally:
+        del project.env["DOCKER_HOST"]
+    assert result.returncode != 0
+    assert "error: Docker is not running" in result.stderr
+
+
+def test_files_written_by_a_non_root_user_belong_to_that_user(tmp_path_factory):
+    if os.getuid() != 0:
+        pytest.skip("the suite already runs as a non-root user")
+    # A world-readable place, owned by the user, as a home directory would be.
+    home = Path(tempfile.mkdtemp(prefix="repro-nonroot-"))
+    home.chmod(0o755)
+    project = Project(bake(home), user=NON_ROOT_UID)
+    shutil.chown(home, NON_ROOT_UID, NON_ROOT_UID)
+    subprocess.run(["chown", "-R", f"{NON_ROOT_UID}:{NON_ROOT_UID}", str(project.path)], check=True)
+    try:
+        project.make("train", "N_ESTIMATORS=10")
+        [run] = project.runs()
+        written = [run, *run.iterdir(), *(project.path / ".trackio").rglob("*")]
+        assert {path.stat().st_uid for path in written} == {NON_ROOT_UID}
+    finally:
+        project.make("clean", check=False)
+        shutil.rmtree(home)
+
+
+def post_json(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def wait_for_http(url: str, seconds: float = 90) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {seconds} s")
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    browser = shutil.which("chromium") or pytest.fail("chromium is not installed: apt-get install chromium")
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--window-size=1400,900",
+                "--virtual-time-budget=10000",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
+    port = free_port()
+    container = f"{PROJECT}-dashboard"
+    dashboard = subprocess.Popen(
+        ["make", "dashboard", f"PORT={port}"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for_http(base + "/") == 200
+        runs = {run["name"] for run in post_json(base + "/api/get_runs_for_project", {"project": PROJECT})["data"]}
+        assert {run.name for run in project.runs()} <= runs
+
+        published = project.docker("port", container).stdout.strip().splitlines()
+        assert published == [f"7860/tcp -> 127.0.0.1:{port}"]
+
+        page = f"{base}/?project={PROJECT}"
+        dom = chromium("--dump-dom", page)
+        assert project.runs()[-1].name in dom.stdout
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.unlink(missing_ok=True)
+        chromium(f"--screenshot={SCREENSHOT}", page)
+        assert SCREENSHOT.stat().st_size > 20_000
+    finally:
+        project.docker("stop", "--time", "5", container)
+        output, _ = dashboard.communicate(timeout=60)
+    assert f"http://127.0.0.1:{port}/?project={PROJECT}" in output
+    assert project.docker("ps", "--quiet", "--filter", f"name={container}").stdout.strip() == ""
+
+
+def test_a_taken_port_fails_fast_and_names_port(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = project.make("dashboard", f"PORT={port}", check=False, timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - started < 30
+    assert f"Port {port} is already in use" in result.stderr and "PORT=" in result.stderr
