@@ -31,16 +31,19 @@ DEFAULT_FILES = {
     "config.py",
     "data.py",
     "data/.gitkeep",
+    "manifest.py",
     "pyproject.toml",
     "requirements.txt",
     "scripts/docker.sh",
     "scripts/image-size.sh",
     "seeding.py",
     "tests/conftest.py",
+    "tests/test_reproducibility.py",
     "tests/test_seeding.py",
     "tests/test_tracking.py",
     "tests/test_train.py",
     "train.py",
+    "verify.py",
 }
 
 

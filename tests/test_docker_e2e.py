@@ -1,5 +1,6 @@
 """The generated project on a real Docker engine: image cache, training, dashboard in a real browser."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -47,6 +48,9 @@ class Project:
             return []
         docker_gid = str(socket_group_id())
         return ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", f"--groups={docker_gid}", "--"]
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, check=True).stdout
 
     def docker(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=300)
@@ -130,6 +134,40 @@ def test_training_twice_gives_the_same_results_on_the_host(project):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     for path in [first, *first.iterdir(), project.path / ".trackio" / f"{PROJECT}.db"]:
         assert path.stat().st_uid == os.getuid(), path
+
+
+def test_manifest_names_the_commit_and_the_image(project):
+    manifest = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    assert manifest["code"] == {
+        "git_commit": project.git("rev-parse", "HEAD").strip(),
+        "dirty": False,
+        "diff_sha256": None,
+    }
+    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
+    content_hash = project.image().split(":")[1]
+    assert manifest["image"] == {"local": False, "tag": project.image(), "id": image_id, "content_hash": content_hash}
+    assert manifest["python"].startswith("3.11")
+
+
+def test_manifest_marks_uncommitted_changes(project):
+    readme = (project.path / "README.md").read_text()
+    project.edit("README.md", readme + "\nA local note.\n")
+    try:
+        project.make("train", "N_ESTIMATORS=10")
+        diff = project.git("diff", "HEAD")
+    finally:
+        project.edit("README.md", readme)
+    code = json.loads((project.runs()[-1] / "manifest.json").read_text())["code"]
+    assert code["dirty"] is True
+    assert code["diff_sha256"] == hashlib.sha256(diff.encode()).hexdigest()
+
+
+def test_make_verify_and_reproduce_pass_in_the_container(project):
+    result = project.make("verify", "N_ESTIMATORS=10")
+    assert "OK: two fresh runs of the same config reproduced" in result.stdout
+    run = project.runs()[-1].name
+    result = project.make("reproduce", f"RUN={run}")
+    assert f"OK: run {run} reproduced" in result.stdout
 
 
 def test_model_type_switches_without_rebuild(project):

@@ -8,6 +8,8 @@ import pandas as pd
 import sklearn
 from sklearn.datasets import load_digits
 
+from manifest import sha256_of_file
+
 
 class DataError(ValueError):
     """The data file is missing or does not have the shape the run needs."""
@@ -17,13 +19,14 @@ class DataError(ValueError):
 class Dataset:
     features: np.ndarray
     labels: np.ndarray
-    source: str  # where the data came from, recorded with the run
+    facts: dict  # which data this is, recorded in the run's manifest
 
 
 def load_dataset(path: str, target: str) -> Dataset:
     if not path:
         digits = load_digits()
-        return Dataset(digits.data, digits.target, f"sklearn.datasets.load_digits (scikit-learn {sklearn.__version__})")
+        facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
+        return Dataset(digits.data, digits.target, facts)
     return _load_csv(Path(path), target)
 
 
@@ -45,4 +48,6 @@ def _load_csv(path: Path, target: str) -> Dataset:
         raise DataError(f"DATA file {str(path)!r} has empty cells; fill or drop them first")
     if frame[target].nunique() < 2:
         raise DataError(f"TARGET column {target!r} needs at least two classes")
-    return Dataset(features.to_numpy(dtype=float), frame[target].to_numpy(), f"{path}")
+    return Dataset(
+        features.to_numpy(dtype=float), frame[target].to_numpy(), {"file": str(path), "sha256": sha256_of_file(path)}
+    )

@@ -26,6 +26,7 @@ from sklearn.svm import SVC  # noqa: E402
 
 from config import Config, ConfigError, load_config  # noqa: E402
 from data import DataError, Dataset, load_dataset  # noqa: E402
+from manifest import build_manifest, environment_facts, flatten  # noqa: E402
 from seeding import seed_everything  # noqa: E402
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -78,19 +79,20 @@ def confusion_image(y_true, y_pred, labels) -> np.ndarray:
     return np.kron(cells, np.ones((32, 32, 1))).astype(np.uint8)
 
 
-def save_outputs(run_dir: Path, metrics: dict, predictions: pd.DataFrame, model, picture: np.ndarray) -> None:
+def save_outputs(run_dir: Path, manifest: dict, predictions: pd.DataFrame, model, picture: np.ndarray) -> None:
     """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs."""
     partial = run_dir.with_name(f".partial-{run_dir.name}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    (partial / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     predictions.to_csv(partial / "predictions.csv", index=False)
     joblib.dump(model, partial / "model.joblib")
     Image.fromarray(picture).save(partial / "confusion_matrix.png")
     partial.rename(run_dir)
 
 
-def train(config: Config, dataset: Dataset, run_name: str) -> dict:
+def train(config: Config, dataset: Dataset, run_name: str, environment: dict) -> dict:
     indices = np.arange(len(dataset.labels))
     _, class_counts = np.unique(dataset.labels, return_counts=True)
     train_rows, test_rows = train_test_split(
@@ -130,8 +132,11 @@ def train(config: Config, dataset: Dataset, run_name: str) -> dict:
         )
 
     predictions = pd.DataFrame({"row": test_rows, "true": y_test, "predicted": predicted})
-    save_outputs(OUTPUT_DIR / run_name, metrics, predictions, model, picture)
-    return metrics
+    manifest = build_manifest(run_name, config.as_dict(), environment, metrics, predictions.to_numpy().tolist())
+    manifest_rows = pd.DataFrame(flatten(manifest).items(), columns=["key", "value"])
+    trackio.log({"manifest": trackio.Table(dataframe=manifest_rows)})
+    save_outputs(OUTPUT_DIR / run_name, manifest, predictions, model, picture)
+    return manifest
 
 
 def main() -> None:
@@ -143,13 +148,18 @@ def main() -> None:
         sys.exit(f"error: {error}")
 
     seed_everything(config.seed)
-    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, data {dataset.source}")
-    trackio.init(project=PROJECT, name=run_name, config=config.as_dict(), auto_log_cpu=False, auto_log_gpu=False)
+    environment = environment_facts(dataset.facts)
+    data_name = dataset.facts.get("file", dataset.facts.get("name"))
+    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, data {data_name}")
+    tracked_config = {**config.as_dict(), "environment": environment}
+    trackio.init(project=PROJECT, name=run_name, config=tracked_config, auto_log_cpu=False, auto_log_gpu=False)
     try:
-        metrics = train(config, dataset, run_name)
+        manifest = train(config, dataset, run_name, environment)
     finally:
         trackio.finish()
-    print(f"Test accuracy {metrics['test_accuracy']:.4f}; outputs in {OUTPUT_DIR / run_name}")
+    result = manifest["result"]
+    print(f"Test accuracy {result['metrics']['test_accuracy']:.4f}, fingerprint {result['fingerprint'][:12]}")
+    print(f"Outputs in {OUTPUT_DIR / run_name}")
 
 
 if __name__ == "__main__":
