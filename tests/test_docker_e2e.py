@@ -236,6 +236,36 @@ def test_an_interrupted_build_leaves_no_stamp(project):
     assert built(project.make("image"))
 
 
+def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
+    dockerfile = (project.path / "Dockerfile").read_text()
+    (project.path / "data" / "extra.csv").write_text("a,b\n1,2\n")
+    project.edit("Dockerfile", dockerfile.replace("COPY --chown", "COPY data/extra.csv /tmp/\nCOPY --chown", 1))
+    try:
+        result = project.make("image", check=False)
+    finally:
+        project.edit("Dockerfile", dockerfile)
+    assert result.returncode != 0
+    [explained] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert explained.startswith("error: A file that the Dockerfile copies is not in the build context")
+    assert ".dockerignore" in explained
+    assert not list((project.path / ".make").glob("image-*"))
+    assert built(project.make("image"))
+
+
+def test_an_image_over_its_budget_is_reported(project):
+    result = subprocess.run(
+        ["scripts/image-size.sh", project.image(), "10"],
+        cwd=project.path,
+        env=project.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    size_mb = int(project.docker("image", "inspect", "--format", "{{.Size}}", project.image()).stdout) // 1_000_000
+    assert f"Image {project.image()}: {size_mb} MB (budget 10 MB)" in result.stdout
+    assert "over its budget of 10 MB" in result.stderr
+
+
 def test_a_stopped_daemon_gets_a_clear_message(project):
     project.env["DOCKER_HOST"] = "unix:///tmp/no-docker-here.sock"
     try:
