@@ -1,18 +1,25 @@
-"""Remove what the chosen options turn off, optionally start a git repository, say what to do next."""
+"""Lay out the chosen framework, remove what the options turn off, optionally start git, say what next."""
 
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
+from cookiecutter.config import BUILTIN_ABBREVIATIONS
+from cookiecutter.repository import expand_abbreviations
+
 # tojson escapes every quote, so no answer can end this raw string early or inject code.
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 PROJECT = Path.cwd()
+# cruft adds the template's commit to the answers; plain cookiecutter does not.
+UNDER_CRUFT = "_commit" in ANSWERS
 
 # Files that belong to an option, removed when the option is off.
 OPTIONAL_PATHS = {
     "include_github_actions": [".github"],
 }
+# The pytorch variant's files, laid out like the project root: they replace or join the scikit-learn ones.
+PYTORCH_OVERLAY = "_pytorch"
 
 
 def remove(relative_path: str) -> None:
@@ -28,6 +35,47 @@ def remove_unused_options() -> None:
         if ANSWERS[option] == "no":
             for relative_path in paths:
                 remove(relative_path)
+
+
+def apply_framework() -> None:
+    overlay = PROJECT / PYTORCH_OVERLAY
+    if ANSWERS["framework"] == "pytorch":
+        for source in sorted(overlay.rglob("*")):
+            if source.is_file():
+                target = PROJECT / source.relative_to(overlay)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source.replace(target)
+    shutil.rmtree(overlay)
+
+
+def template_commit() -> str:
+    repo_dir = Path(ANSWERS["_repo_dir"])
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def record_template() -> None:
+    """Write .cruft.json, so that `cruft check` and `cruft update` can bring the template's later fixes."""
+    commit = template_commit()
+    if not commit:
+        return  # not made from a git checkout: there is nothing to update from
+    template = ANSWERS["_template"]
+    # cruft needs a URL or an absolute path where cookiecutter also takes gh: shorthands and relative paths.
+    template = (
+        str(Path(ANSWERS["_repo_dir"]).resolve())
+        if Path(template).exists()
+        else expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+    )
+    context = {key: value for key, value in ANSWERS.items() if key not in ("_output_dir", "_repo_dir")}
+    context.update(_template=template, _commit=commit)
+    record = {
+        "template": template,
+        "commit": commit,
+        "checkout": ANSWERS.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+    (PROJECT / ".cruft.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 def init_git() -> bool:
@@ -55,7 +103,11 @@ def print_next_steps(git_started: bool) -> None:
 
 
 def main() -> None:
+    apply_framework()
     remove_unused_options()
+    if UNDER_CRUFT:
+        return  # cruft records the template itself, and regenerates projects only to compare them
+    record_template()
     print_next_steps(init_git())
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# An edit of train.py that leaves one draw unseeded, to show that the reproducibility check catches it.
+UNSEEDED_EDIT = ("random_state=config.seed, n_jobs=-1", "random_state=int.from_bytes(os.urandom(4), 'big'), n_jobs=-1")
 
 
 @pytest.fixture

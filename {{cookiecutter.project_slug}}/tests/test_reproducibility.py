@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import PROJECT_DIR, run_dirs
+from conftest import PROJECT_DIR, UNSEEDED_EDIT, run_dirs
 
 SMALL = {"N_ESTIMATORS": "10", "PYTHONHASHSEED": "0"}
 
@@ -52,9 +52,9 @@ def test_verify_catches_an_unseeded_draw(tmp_path):
     copy = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv"))
     train = copy / "train.py"
-    seeded = "random_state=config.seed, n_jobs=-1"
+    seeded, unseeded = UNSEEDED_EDIT
     assert seeded in train.read_text()
-    train.write_text(train.read_text().replace(seeded, "random_state=int.from_bytes(os.urandom(4), 'big'), n_jobs=-1"))
+    train.write_text(train.read_text().replace(seeded, unseeded))
     result = run_verify(tmp_path, project_dir=copy)
     assert result.returncode == 1
     assert "did not reproduce" in result.stderr

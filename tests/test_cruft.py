@@ -1,0 +1,66 @@
+"""Course staff fix the template; students receive the fix with `cruft update` and keep their own work."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, tool
+
+FIX = "A fix from the course staff."
+STUDENT_EDIT = "# my own experiment\n"
+
+
+def git(cwd: Path, *args: str) -> str:
+    identity = ["-c", "user.name=Staff", "-c", "user.email=staff@example.com"]
+    return subprocess.run(["git", *identity, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def template_checkout(destination: Path) -> Path:
+    """This template's files in a git repository of their own, as a course would fork it."""
+    listed = git(REPO, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    git(destination, "init", "--quiet", "--initial-branch=main")
+    git(destination, "add", "--all")
+    git(destination, "commit", "--quiet", "-m", "Course template")
+    return destination
+
+
+def cruft(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([tool("cruft"), *args], cwd=project, capture_output=True, text=True, timeout=300)
+
+
+def test_cruft_update_brings_a_fix_and_keeps_the_students_edit(tmp_path):
+    template = template_checkout(tmp_path / "template")
+    first_commit = git(template, "rev-parse", "HEAD").strip()
+    subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path / "out"), str(template)],
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / "out" / "my_project"
+    record = json.loads((project / ".cruft.json").read_text())
+    assert record["template"] == str(template) and record["commit"] == first_commit
+    assert record["context"]["cookiecutter"]["seed"] == "42"
+    assert ".cruft.json" in git(project, "ls-files")
+    assert cruft(project, "check").returncode == 0
+
+    train = project / "train.py"
+    train.write_text(train.read_text() + STUDENT_EDIT)
+    git(project, "commit", "--quiet", "-am", "My experiment")
+
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + f"\n{FIX}\n")
+    git(template, "commit", "--quiet", "-am", "Fix the README")
+    assert cruft(project, "check").returncode != 0
+
+    result = cruft(project, "update", "--skip-apply-ask")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert FIX in (project / "README.md").read_text()
+    assert train.read_text().endswith(STUDENT_EDIT)
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == git(template, "rev-parse", "HEAD").strip()
+    assert cruft(project, "check").returncode == 0

@@ -1,0 +1,128 @@
+"""The pytorch variant: what it bakes, that it lints clean, that its GPU switch fails clearly, and that its own
+tests pass in a virtualenv with a CPU build of torch."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, bake, tool
+from test_bake import DEFAULT_FILES, project_files
+from test_makefile import FAKE_DOCKER, Project
+
+TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
+TORCH_PIN = "torch==2.13.0"
+PYTORCH_ONLY_FILES = {"device.py", "tests/test_determinism.py"}
+# seeding.py seeds torch wherever it is installed; the README and Dockerfile only tell how to install it.
+MAY_MENTION_TORCH = {"seeding.py", "README.md", "Dockerfile"}
+# Kept between test sessions, because installing torch takes a minute; remade when the pins change.
+TORCH_VENV = REPO / "build" / "torch-venv"
+
+
+def pins(requirements: Path) -> set[str]:
+    lines = (line.strip() for line in requirements.read_text().splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+@pytest.fixture(scope="module")
+def pytorch_project(tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp("pytorch"), framework="pytorch")
+
+
+@pytest.fixture
+def pytorch_make(tmp_path) -> Project:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "docker").write_text(FAKE_DOCKER)
+    (fake_bin / "docker").chmod(0o755)
+    return Project(bake(tmp_path, framework="pytorch"), fake_bin)
+
+
+def test_both_frameworks_pin_the_same_shared_packages():
+    scikit_learn = pins(TEMPLATE / "requirements.txt")
+    assert pins(TEMPLATE / "_pytorch" / "requirements.txt") == scikit_learn | {TORCH_PIN}
+
+
+def test_pytorch_files_replace_and_join_the_project_files(pytorch_project):
+    assert project_files(pytorch_project) == DEFAULT_FILES | PYTORCH_ONLY_FILES
+    assert "import torch" in (pytorch_project / "train.py").read_text()
+    assert TORCH_PIN in pins(pytorch_project / "requirements.txt")
+    # CI has no GPU, so its image takes torch's CPU-only build rather than several GB of CUDA wheels.
+    readme = (pytorch_project / "README.md").read_text()
+    assert "make train EPOCHS=" in readme and "`model.pt`" in readme and "model.joblib" not in readme
+    workflow = (pytorch_project / ".github/workflows/ci.yml").read_text()
+    assert "--build-arg EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu" in workflow
+
+
+def test_a_scikit_learn_project_has_no_torch(tmp_path):
+    project = bake(tmp_path)
+    assert project_files(project) == DEFAULT_FILES
+    assert not any(pin.startswith("torch") for pin in pins(project / "requirements.txt"))
+    for name in project_files(project) - MAY_MENTION_TORCH:
+        assert "torch" not in (project / name).read_text().lower(), name
+
+
+def test_pytorch_project_passes_ruff_and_hadolint(pytorch_project):
+    for command in (
+        [tool("ruff"), "check", "."],
+        [tool("ruff"), "format", "--check", "."],
+        [tool("hadolint"), "Dockerfile"],
+    ):
+        result = subprocess.run(command, cwd=pytorch_project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gpu_without_a_gpu_runtime_stops_with_one_clear_line(pytorch_make):
+    # The fake `docker info` names no nvidia runtime.
+    result = pytorch_make.make("train", GPU="1")
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "GPU=1 needs a GPU runtime" in error
+    assert not any(call.startswith("run") for call in pytorch_make.calls())
+
+
+def test_train_passes_the_torch_settings_into_the_container(pytorch_make):
+    assert pytorch_make.make("train", EPOCHS="3", DETERMINISM="warn").returncode == 0
+    [run] = [call for call in pytorch_make.calls() if call.startswith("run")]
+    for name in ("SEED", "EPOCHS", "BATCH_SIZE", "LR", "HIDDEN", "NUM_WORKERS", "THREADS", "DEVICE", "DETERMINISM"):
+        assert f"-e {name} " in run, name
+    assert "-e MODEL_TYPE" not in run
+
+
+@pytest.fixture(scope="session")
+def torch_python(tmp_path_factory) -> Path:
+    """The python of a virtualenv with a CPU build of torch and the pytorch project's pins."""
+    requirements = bake(tmp_path_factory.mktemp("pins"), framework="pytorch") / "requirements.txt"
+    python = TORCH_VENV / "bin" / "python"
+    installed = TORCH_VENV / "installed-requirements.txt"
+    if installed.exists() and installed.read_text() == requirements.read_text():
+        return python
+    shutil.rmtree(TORCH_VENV, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(TORCH_VENV)], check=True)
+    # The +cpu pin takes only a CPU build: plain torch from PyPI is the CUDA build, with several GB of nvidia wheels.
+    result = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", f"{TORCH_PIN}+cpu", "-r", str(requirements)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"cannot install a CPU build of {TORCH_PIN}: give pip its wheel (pip config find-links) or PyTorch's"
+            f" CPU index (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)\n{result.stderr[-3000:]}"
+        )
+    shutil.copy(requirements, installed)
+    return python
+
+
+@pytest.mark.slow
+def test_pytorch_projects_own_tests_pass_with_torch(pytorch_project, torch_python):
+    result = subprocess.run(
+        [torch_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=pytorch_project,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout and " skipped" not in result.stdout
