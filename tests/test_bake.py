@@ -38,6 +38,7 @@ DEFAULT_FILES = {
     "data.py",
     "data/.gitkeep",
     "manifest.py",
+    "report.py",
     "pyproject.toml",
     "requirements.txt",
     "scripts/docker.sh",

@@ -1,10 +1,7 @@
 """Train a model with one seed, save what it did in outputs/<run>/, and track the run with TrackIO."""
 
-import json
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -15,10 +12,9 @@ import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import trackio  # noqa: E402
-from PIL import Image  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score  # noqa: E402
+from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -26,11 +22,11 @@ from sklearn.svm import SVC  # noqa: E402
 
 from config import Config, ConfigError, load_config  # noqa: E402
 from data import DataError, Dataset, load_dataset  # noqa: E402
-from manifest import build_manifest, environment_facts, flatten  # noqa: E402
+from manifest import environment_facts  # noqa: E402
+from report import OUTPUT_DIR, choose_run_name, report_run  # noqa: E402
 from seeding import seed_everything  # noqa: E402
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", PROJECT_DIR / "outputs"))
 CURVE_STEPS = 10  # the learning curve fits on 10%, 20%, ... 100% of the training set
 
 
@@ -41,19 +37,6 @@ def build_model(config: Config):
     if config.model_type == "svm":
         return make_pipeline(StandardScaler(), SVC(C=config.c, random_state=config.seed))
     return make_pipeline(StandardScaler(), LogisticRegression(C=config.c, max_iter=2000, random_state=config.seed))
-
-
-def choose_run_name(config: Config) -> str:
-    if config.run_name:
-        if (OUTPUT_DIR / config.run_name).exists():
-            raise ConfigError(f"RUN_NAME {config.run_name!r} already exists in {OUTPUT_DIR}; choose another name")
-        return config.run_name
-    base = f"{config.model_type}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    name, count = base, 1
-    while (OUTPUT_DIR / name).exists():
-        count += 1
-        name = f"{base}-{count}"
-    return name
 
 
 def fit_learning_curve(config: Config, x_train, y_train, x_test, y_test):
@@ -68,28 +51,6 @@ def fit_learning_curve(config: Config, x_train, y_train, x_test, y_test):
         trackio.log({"train/accuracy": train_accuracy, "test/accuracy": test_accuracy}, step=step)
         print(f"step {step}/{CURVE_STEPS}: {size} training rows, train {train_accuracy:.4f}, test {test_accuracy:.4f}")
     return model
-
-
-def confusion_image(y_true, y_pred, labels) -> np.ndarray:
-    """The confusion matrix as an RGB picture: the darker a cell, the more of its row landed there."""
-    matrix = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
-    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    white, blue = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
-    cells = white + share[..., None] * (blue - white)
-    return np.kron(cells, np.ones((32, 32, 1))).astype(np.uint8)
-
-
-def save_outputs(run_dir: Path, manifest: dict, predictions: pd.DataFrame, model, picture: np.ndarray) -> None:
-    """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs."""
-    partial = run_dir.with_name(f".partial-{run_dir.name}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    predictions.to_csv(partial / "predictions.csv", index=False)
-    joblib.dump(model, partial / "model.joblib")
-    Image.fromarray(picture).save(partial / "confusion_matrix.png")
-    partial.rename(run_dir)
 
 
 def train(config: Config, dataset: Dataset, run_name: str, environment: dict) -> dict:
@@ -113,37 +74,20 @@ def train(config: Config, dataset: Dataset, run_name: str, environment: dict) ->
     }
     metrics["overfit_gap"] = metrics["train_accuracy"] - metrics["test_accuracy"]
 
-    report = classification_report(y_test, predicted, output_dict=True, zero_division=0)
-    rows = [{"class": label, **report[str(label)]} for label in np.unique(dataset.labels)]
-    per_class = pd.DataFrame(rows).rename(columns={"f1-score": "f1"})
-    picture = confusion_image(y_test, predicted, np.unique(dataset.labels))
-    trackio.log(
-        {
-            **{f"final/{key}": value for key, value in metrics.items()},
-            "per_class": trackio.Table(dataframe=per_class),
-            "confusion_matrix": trackio.Image(picture, caption="rows: true class, columns: predicted"),
-        }
-    )
-    if metrics["overfit_gap"] > config.overfit_gap:
-        trackio.alert(
-            title="Overfitting",
-            text=f"train accuracy is {metrics['overfit_gap']:.3f} above test (OVERFIT_GAP={config.overfit_gap})",
-            level=trackio.AlertLevel.WARN,
-        )
-
     predictions = pd.DataFrame({"row": test_rows, "true": y_test, "predicted": predicted})
-    manifest = build_manifest(run_name, config.as_dict(), environment, metrics, predictions.to_numpy().tolist())
-    manifest_rows = pd.DataFrame(flatten(manifest).items(), columns=["key", "value"])
-    trackio.log({"manifest": trackio.Table(dataframe=manifest_rows)})
-    save_outputs(OUTPUT_DIR / run_name, manifest, predictions, model, picture)
-    return manifest
+    labels = np.unique(dataset.labels)
+
+    def save_model(folder: Path) -> None:
+        joblib.dump(model, folder / "model.joblib")
+
+    return report_run(run_name, config, environment, metrics, predictions, labels, save_model)
 
 
 def main() -> None:
     try:
         config = load_config()
         dataset = load_dataset(config.data, config.target)
-        run_name = choose_run_name(config)
+        run_name = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
 

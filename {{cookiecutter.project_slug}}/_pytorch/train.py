@@ -1,10 +1,7 @@
 """Train a small neural network with one seed, save what it did in outputs/<run>/, and track the run with TrackIO."""
 
-import json
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -15,8 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import trackio  # noqa: E402
-from PIL import Image  # noqa: E402
-from sklearn.metrics import classification_report, confusion_matrix, f1_score  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
@@ -24,11 +20,11 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from config import Config, ConfigError, load_config  # noqa: E402
 from data import DataError, Dataset, load_dataset  # noqa: E402
 from device import choose_device, torch_facts  # noqa: E402
-from manifest import build_manifest, environment_facts, flatten  # noqa: E402
+from manifest import environment_facts  # noqa: E402
+from report import OUTPUT_DIR, choose_run_name, report_run  # noqa: E402
 from seeding import seed_everything, seed_worker, torch_generator  # noqa: E402
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", PROJECT_DIR / "outputs"))
 MODEL_NAME = "mlp"
 
 
@@ -68,19 +64,6 @@ def make_loader(dataset: torch.utils.data.Dataset, config: Config) -> DataLoader
     )
 
 
-def choose_run_name(config: Config) -> str:
-    if config.run_name:
-        if (OUTPUT_DIR / config.run_name).exists():
-            raise ConfigError(f"RUN_NAME {config.run_name!r} already exists in {OUTPUT_DIR}; choose another name")
-        return config.run_name
-    base = f"{MODEL_NAME}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    name, count = base, 1
-    while (OUTPUT_DIR / name).exists():
-        count += 1
-        name = f"{base}-{count}"
-    return name
-
-
 def split_rows(config: Config, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train, validation and test rows, stratified by class wherever every class has at least two rows."""
 
@@ -117,29 +100,6 @@ def evaluate(model, features, targets, loss_function) -> tuple[float, float, tor
     logits = model(features)
     predicted = logits.argmax(dim=1)
     return loss_function(logits, targets).item(), (predicted == targets).sum().item() / len(targets), predicted
-
-
-def confusion_image(y_true, y_pred, labels) -> np.ndarray:
-    """The confusion matrix as an RGB picture: the darker a cell, the more of its row landed there."""
-    matrix = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
-    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    white, blue = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
-    cells = white + share[..., None] * (blue - white)
-    return np.kron(cells, np.ones((32, 32, 1))).astype(np.uint8)
-
-
-def save_outputs(run_dir: Path, manifest: dict, predictions: pd.DataFrame, model, picture: np.ndarray) -> None:
-    """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs."""
-    partial = run_dir.with_name(f".partial-{run_dir.name}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    predictions.to_csv(partial / "predictions.csv", index=False)
-    # On the CPU, so that the weights load on any machine.
-    torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, partial / "model.pt")
-    Image.fromarray(picture).save(partial / "confusion_matrix.png")
-    partial.rename(run_dir)
 
 
 def train(config: Config, dataset: Dataset, device: torch.device, run_name: str, environment: dict) -> dict:
@@ -183,37 +143,20 @@ def train(config: Config, dataset: Dataset, device: torch.device, run_name: str,
         "overfit_gap": train_accuracy - test_accuracy,
     }
 
-    report = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
-    per_class = pd.DataFrame([{"class": label, **report[str(label)]} for label in classes])
-    per_class = per_class.rename(columns={"f1-score": "f1"})
-    picture = confusion_image(y_true, y_pred, classes)
-    trackio.log(
-        {
-            **{f"final/{key}": value for key, value in metrics.items()},
-            "per_class": trackio.Table(dataframe=per_class),
-            "confusion_matrix": trackio.Image(picture, caption="rows: true class, columns: predicted"),
-        }
-    )
-    if metrics["overfit_gap"] > config.overfit_gap:
-        trackio.alert(
-            title="Overfitting",
-            text=f"train accuracy is {metrics['overfit_gap']:.3f} above test (OVERFIT_GAP={config.overfit_gap})",
-            level=trackio.AlertLevel.WARN,
-        )
-
     predictions = pd.DataFrame({"row": test_rows, "true": y_true, "predicted": y_pred})
-    manifest = build_manifest(run_name, config.as_dict(), environment, metrics, predictions.to_numpy().tolist())
-    manifest_rows = pd.DataFrame(flatten(manifest).items(), columns=["key", "value"])
-    trackio.log({"manifest": trackio.Table(dataframe=manifest_rows)})
-    save_outputs(OUTPUT_DIR / run_name, manifest, predictions, model, picture)
-    return manifest
+
+    def save_model(folder: Path) -> None:
+        # On the CPU, so that the weights load on any machine.
+        torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, folder / "model.pt")
+
+    return report_run(run_name, config, environment, metrics, predictions, classes, save_model)
 
 
 def main() -> None:
     try:
         config = load_config()
         dataset = load_dataset(config.data, config.target)
-        run_name = choose_run_name(config)
+        run_name = choose_run_name(config.run_name, MODEL_NAME, config.seed)
         device = choose_device(config.device)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
