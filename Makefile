@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv test lint docker demo clean
+.PHONY: help venv test lint docker demo bench clean
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ demo: venv docker ## bake the default project into build/demo, build its image a
 	rm -rf $(DEMO_DIR)
 	cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO_DIR)/my_project image train
+
+bench: venv docker ## build and run times of the generated project on this engine, into benchmarks/RESULTS.md
+	$(VENV)/bin/python benchmarks/run.py $(BENCH_FLAGS)
 
 clean: ## remove the virtualenv and build products
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

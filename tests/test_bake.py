@@ -43,6 +43,7 @@ DEFAULT_FILES = {
     "requirements.txt",
     "scripts/docker.sh",
     "scripts/image-size.sh",
+    "settings.py",
     "scripts/registry.sh",
     "scripts/sweep.py",
     "scripts/tracking-server.sh",

@@ -1,13 +1,11 @@
 """The run's settings, read from environment variables so that `make train KEY=value` changes them."""
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from settings import ConfigError, read_settings
 
 MODEL_TYPES = ("random_forest", "svm", "logistic_regression")
-
-
-class ConfigError(ValueError):
-    """A setting has a value that the run cannot use."""
 
 
 @dataclass(frozen=True)
@@ -25,36 +23,16 @@ class Config:
     def as_dict(self) -> dict:
         return asdict(self)
 
-
-def _parse(name: str, raw: str, kind: type):
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
-
-
-def _check(config: Config) -> None:
-    if config.model_type not in MODEL_TYPES:
-        raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODEL_TYPES)}, got {config.model_type!r}")
-    if not 0 <= config.seed <= 2**32 - 1:
-        raise ConfigError(f"SEED must be from 0 to 4294967295, got {config.seed}")
-    if config.n_estimators < 1:
-        raise ConfigError(f"N_ESTIMATORS must be a positive whole number, got {config.n_estimators}")
-    if config.c <= 0:
-        raise ConfigError(f"C must be greater than 0, got {config.c}")
-    if not 0 < config.test_size < 1:
-        raise ConfigError(f"TEST_SIZE must be between 0 and 1, got {config.test_size}")
-    if "/" in config.run_name or config.run_name.startswith("."):
-        raise ConfigError(f"RUN_NAME must be a plain name without '/' or a leading '.', got {config.run_name!r}")
+    def check(self) -> None:
+        """The rules of this framework's settings; settings.py checks the shared ones."""
+        if self.model_type not in MODEL_TYPES:
+            raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        if self.n_estimators < 1:
+            raise ConfigError(f"N_ESTIMATORS must be a positive whole number, got {self.n_estimators}")
+        if self.c <= 0:
+            raise ConfigError(f"C must be greater than 0, got {self.c}")
 
 
 def load_config(environ=os.environ) -> Config:
-    """Build the config from the defaults above, overridden by upper-case environment variables."""
-    values = {}
-    for field in fields(Config):
-        raw = environ.get(field.name.upper(), "").strip()
-        if raw:
-            values[field.name] = raw if field.type is str else _parse(field.name.upper(), raw, field.type)
-    config = Config(**values)
-    _check(config)
-    return config
+    """The defaults above, overridden by upper-case environment variables, e.g. SEED=7."""
+    return read_settings(Config, environ)

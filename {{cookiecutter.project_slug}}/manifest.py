@@ -65,6 +65,8 @@ def image_facts() -> dict:
         "tag": os.environ["IMAGE"],
         "id": os.environ["IMAGE_ID"],
         "content_hash": os.environ["IMAGE_HASH"],
+        # Set once the image has been pushed or pulled: `docker pull <digest>` gets these exact bytes anywhere.
+        "digest": os.environ.get("IMAGE_DIGEST") or None,
     }
 
 

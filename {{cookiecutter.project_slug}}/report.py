@@ -13,8 +13,8 @@ import trackio
 from PIL import Image
 from sklearn.metrics import classification_report, confusion_matrix
 
-from config import ConfigError
 from manifest import build_manifest, flatten
+from settings import ConfigError
 
 OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", Path(__file__).resolve().parent / "outputs"))
 

@@ -55,7 +55,12 @@ def drift(recorded: dict, current: dict) -> list[str]:
     if recorded["code"] != current["code"]:
         lines.append(f"  code: {recorded['code']} -> {current['code']}")
     for key in DRIFT_KEYS:
-        if key == "packages":
+        if key == "image":
+            # A push adds a registry digest to the same image: compare what was built, not where it went.
+            old, new = ({k: v for k, v in facts["image"].items() if k != "digest"} for facts in (recorded, current))
+            if old != new:
+                lines.append(f"  image: {old} -> {new}")
+        elif key == "packages":
             old, new = recorded["packages"], current["packages"]
             for name in sorted(set(old) | set(new)):
                 if old.get(name) != new.get(name):

@@ -1,13 +1,11 @@
 """The run's settings, read from environment variables so that `make train KEY=value` changes them."""
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from settings import ConfigError, read_settings
 
 DEVICES = ("auto", "cpu", "cuda")
-
-
-class ConfigError(ValueError):
-    """A setting has a value that the run cannot use."""
 
 
 @dataclass(frozen=True)
@@ -30,40 +28,21 @@ class Config:
     def as_dict(self) -> dict:
         return asdict(self)
 
-
-def _parse(name: str, raw: str, kind: type):
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
-
-
-def _check(config: Config) -> None:
-    if not 0 <= config.seed <= 2**32 - 1:
-        raise ConfigError(f"SEED must be from 0 to 4294967295, got {config.seed}")
-    for name in ("epochs", "batch_size", "hidden", "threads"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{name.upper()} must be a positive whole number, got {getattr(config, name)}")
-    if config.num_workers < 0:
-        raise ConfigError(f"NUM_WORKERS must be 0 or more, got {config.num_workers}")
-    if config.lr <= 0:
-        raise ConfigError(f"LR must be greater than 0, got {config.lr}")
-    if config.device not in DEVICES:
-        raise ConfigError(f"DEVICE must be one of {', '.join(DEVICES)}, got {config.device!r}")
-    for name in ("test_size", "val_size"):
-        if not 0 < getattr(config, name) < 1:
-            raise ConfigError(f"{name.upper()} must be between 0 and 1, got {getattr(config, name)}")
-    if "/" in config.run_name or config.run_name.startswith("."):
-        raise ConfigError(f"RUN_NAME must be a plain name without '/' or a leading '.', got {config.run_name!r}")
+    def check(self) -> None:
+        """The rules of this framework's settings; settings.py checks the shared ones."""
+        for name in ("epochs", "batch_size", "hidden", "threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be a positive whole number, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ConfigError(f"NUM_WORKERS must be 0 or more, got {self.num_workers}")
+        if self.lr <= 0:
+            raise ConfigError(f"LR must be greater than 0, got {self.lr}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"DEVICE must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if not 0 < self.val_size < 1:
+            raise ConfigError(f"VAL_SIZE must be between 0 and 1, got {self.val_size}")
 
 
 def load_config(environ=os.environ) -> Config:
-    """Build the config from the defaults above, overridden by upper-case environment variables."""
-    values = {}
-    for field in fields(Config):
-        raw = environ.get(field.name.upper(), "").strip()
-        if raw:
-            values[field.name] = raw if field.type is str else _parse(field.name.upper(), raw, field.type)
-    config = Config(**values)
-    _check(config)
-    return config
+    """The defaults above, overridden by upper-case environment variables, e.g. SEED=7."""
+    return read_settings(Config, environ)

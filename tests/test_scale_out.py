@@ -1,0 +1,385 @@
+"""From laptop to cluster on real engines: a registry on 127.0.0.1:5000 and a shared TrackIO server."""
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, bake
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "scale_out"  # its own image name, so that deleting the image touches no other test's
+REGISTRY_ADDRESS = "127.0.0.1:5000"
+# A path of its own in the shared registry, so that runs of this suite never see each other's tags.
+REGISTRY = f"{REGISTRY_ADDRESS}/repro-test-{os.getpid()}"
+FAST = "N_ESTIMATORS=10"
+CURVE_STEPS = set(range(1, 11))
+
+
+class Project:
+    """A baked project, driven through its Makefile as a user would."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.env = {**os.environ, "DOCKER": DOCKER}
+
+    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            ["make", *args], cwd=self.path, env=self.env, capture_output=True, text=True, timeout=900
+        )
+        if check:
+            assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result
+
+    def start_make(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["make", *args], cwd=self.path, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+
+    def image(self) -> str:
+        [stamp] = (self.path / ".make").glob("image-*")
+        return f"{PROJECT}:{stamp.name.removeprefix('image-')}"
+
+    def manifest(self, run: str) -> dict:
+        return json.loads((self.path / "outputs" / run / "manifest.json").read_text())
+
+    def commit(self) -> str:
+        return subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=self.path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+
+def built(result: subprocess.CompletedProcess) -> bool:
+    return f"Building {PROJECT}:" in result.stdout
+
+
+def registry_answers() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_json(url: str, payload: dict, headers: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    path = bake(tmp_path_factory.mktemp("scale-out"), project_name="Scale Out", init_git="yes")
+    project = Project(path)
+    project.make("image")
+    yield project
+    project.docker("stop", "--time", "5", f"{PROJECT}-tracking")
+    project.docker("network", "rm", f"{PROJECT}-tracking")
+    project.make("clean", check=False)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    if not registry_answers():
+        pytest.skip(f"no registry answers on {REGISTRY_ADDRESS}: run `sudo scripts/provision-registry.sh`")
+    return REGISTRY
+
+
+def test_push_without_a_registry_says_what_to_name_and_builds_nothing(project):
+    result = project.make("push", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: name a registry, e.g. make push REGISTRY=registry.example.org:5000/my-lab "
+        "(host:port, then an optional path)"
+    ]
+    assert not built(result)
+
+
+def test_a_registry_given_as_a_url_is_refused(project):
+    result = project.make("push", "REGISTRY=http://127.0.0.1:5000", check=False)
+    assert result.returncode != 0
+    assert "error: REGISTRY is host:port[/path], without http:// or https://" in result.stderr
+
+
+def test_pushed_then_pulled_image_is_the_same_and_gives_the_same_fingerprint(project, registry):
+    project.make("train", FAST, "RUN_NAME=before-push")
+    assert project.manifest("before-push")["image"]["digest"] is None
+    image = project.image()
+    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+
+    result = project.make("push", f"REGISTRY={registry}")
+    assert not built(result)
+    remote = f"{registry}/{PROJECT}"
+    content_tag, commit_tag = image.split(":")[1], f"git-{project.commit()}"
+    assert f"Pushed {image} as {remote}:{content_tag} and {remote}:{commit_tag}" in result.stdout
+    path = remote.removeprefix(f"{REGISTRY_ADDRESS}/")
+    with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list", timeout=10) as response:
+        assert set(json.load(response)["tags"]) == {content_tag, commit_tag}
+
+    # The manifest names the digest that the registry serves for the image.
+    project.make("train", FAST, "RUN_NAME=pushed")
+    digest = project.manifest("pushed")["image"]["digest"]
+    assert digest.startswith(f"{remote}@sha256:")
+    request = urllib.request.Request(
+        f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{content_tag}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert digest.endswith(response.headers["Docker-Content-Digest"])
+
+    for tag in (image, f"{remote}:{content_tag}", f"{remote}:{commit_tag}"):
+        assert project.docker("image", "rm", tag).returncode == 0
+    assert project.docker("image", "inspect", image_id).returncode != 0, "the image is still on this machine"
+
+    result = project.make("pull", f"REGISTRY={registry}")
+    assert f"Pulled {remote}:{content_tag} as {image}" in result.stdout
+    assert project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip() == image_id
+
+    result = project.make("train", FAST, "RUN_NAME=pulled")
+    assert not built(result), "make train rebuilt the pulled image"
+    pulled = project.manifest("pulled")
+    assert pulled["image"]["id"] == image_id
+    assert pulled["image"]["digest"] == digest
+    fingerprints = {project.manifest(run)["result"]["fingerprint"] for run in ("before-push", "pushed", "pulled")}
+    assert len(fingerprints) == 1
+
+    # Leave the shared registry without this test's tags.
+    manifest_digest = digest.split("@")[1]
+    delete = urllib.request.Request(f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{manifest_digest}", method="DELETE")
+    with urllib.request.urlopen(delete, timeout=10) as response:
+        assert response.status == 202
+
+
+@pytest.fixture(scope="module")
+def tracking_server(project):
+    """The project's tracking server on a free port: its base URL and write token."""
+    port = free_port()
+    result = project.make("tracking-server", f"PORT={port}")
+    [token_line] = [line for line in result.stdout.splitlines() if line.startswith("Write token: ")]
+    token = token_line.split()[2]
+    return {"url": f"http://127.0.0.1:{port}", "port": port, "token": token, "output": result.stdout}
+
+
+def test_tracking_server_is_on_localhost_only_and_keeps_its_token_private(project, tracking_server):
+    published = project.docker("port", f"{PROJECT}-tracking").stdout.strip().splitlines()
+    assert published == [f"7860/tcp -> 127.0.0.1:{tracking_server['port']}"]
+    token_file = project.path / ".trackio" / "server" / "write-token"
+    assert token_file.read_text() == tracking_server["token"]
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert len(tracking_server["token"]) >= 40
+    # The token reaches the server through its environment, never its command line.
+    arguments = project.docker("inspect", "--format", "{{json .Args}}", f"{PROJECT}-tracking").stdout
+    assert tracking_server["token"] not in arguments
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(token_file)], cwd=project.path)
+    assert ignored.returncode == 0
+
+
+def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_server):
+    network = f"{PROJECT}-tracking"
+    [command] = [line.strip() for line in tracking_server["output"].splitlines() if "make train NETWORK=" in line]
+    assert command == (
+        f"make train NETWORK={network} TRACKIO_SERVER_URL=http://{network}:7860 "
+        f"TRACKIO_WRITE_TOKEN={tracking_server['token']}"
+    )
+    settings = command.split()[2:]
+    runs = {f"shared-seed{seed}": seed for seed in (1, 2)}
+    started = time.monotonic()
+    makes = [
+        project.start_make("train", *settings, FAST, f"SEED={seed}", f"RUN_NAME={run}") for run, seed in runs.items()
+    ]
+    for make in makes:
+        stdout, stderr = make.communicate(timeout=900)
+        assert make.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    # A refused or unreachable server makes finish() wait ~30 s before giving up; a good one does not.
+    assert time.monotonic() - started < 300
+
+    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
+    assert set(runs) <= {run["name"] for run in listed}
+
+    with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
+        for run in runs:
+            curve_steps = {
+                step
+                for (step,) in store.execute(
+                    """SELECT step FROM metrics WHERE run_name = ?
+                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
+                    (run,),
+                )
+            }
+            assert curve_steps == CURVE_STEPS, run
+            [(final,)] = store.execute(
+                """SELECT json_extract(metrics, '$."final/test_accuracy"') FROM metrics
+                   WHERE run_name = ? AND json_extract(metrics, '$."final/test_accuracy"') IS NOT NULL""",
+                (run,),
+            ).fetchall()
+            assert final == project.manifest(run)["result"]["metrics"]["test_accuracy"]
+            [(config,)] = store.execute("SELECT config FROM configs WHERE run_name = ?", (run,)).fetchall()
+            assert json.loads(config)["seed"] == runs[run]
+    # Sent to the server, so not into the project's own store.
+    local_store = project.path / ".trackio" / f"{PROJECT}.db"
+    if local_store.exists():
+        with sqlite3.connect(f"file:{local_store}?mode=ro", uri=True) as store:
+            local_runs = {name for (name,) in store.execute("SELECT DISTINCT run_name FROM metrics")}
+        assert not set(runs) & local_runs
+
+
+def test_a_run_sent_to_a_server_without_a_token_stops_with_one_line(project):
+    result = project.make("train", "TRACKIO_SERVER_URL=http://127.0.0.1:9", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... "
+        "(make tracking-server prints it)"
+    ]
+
+
+def test_a_client_with_a_wrong_token_is_refused(project, tracking_server):
+    def bulk_log(token: str, run: str) -> None:
+        entry = {"project": PROJECT, "run": run, "metrics": {"probe": 1.0}, "step": 1}
+        post_json(
+            tracking_server["url"] + "/api/bulk_log",
+            {"logs": [entry], "hf_token": None},
+            {"X-Trackio-Write-Token": token},
+        )
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        bulk_log("not-the-token", "intruder")
+    assert refused.value.code == 400
+    assert "write_token is required" in refused.value.read().decode()
+    bulk_log(tracking_server["token"], "token-holder")  # the same request with the right token is accepted
+
+    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
+    names = {run["name"] for run in listed}
+    assert "token-holder" in names and "intruder" not in names
+
+
+def test_a_restarted_tracking_server_keeps_its_token_and_runs(project, tracking_server):
+    project.make("tracking-server-stop")
+    result = project.make("tracking-server", f"PORT={tracking_server['port']}")
+    assert f"Write token: {tracking_server['token']} (kept in .trackio/server/write-token)" in result.stdout
+    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
+    assert {"shared-seed1", "shared-seed2"} <= {run["name"] for run in listed}
+
+
+def slurm_answers() -> bool:
+    try:
+        result = subprocess.run(
+            ["sinfo", "--noheader", "--responding", "--states=idle,mixed,allocated", "--format=%n"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return bool(result.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    if not slurm_answers():
+        pytest.skip("no Slurm node answers: run `sudo scripts/provision-slurm.sh`")
+
+
+def finished_sweep(project: Project, sweep: str, seconds: float = 600) -> str:
+    """make sweep-status's report, once no task is pending or running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        report = project.make("sweep-status", f"SWEEP={sweep}").stdout
+        if "pending" not in report and "running" not in report:
+            return report
+        time.sleep(3)
+    pytest.fail(f"sweep {sweep} did not finish within {seconds} s:\n{report}")
+
+
+def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, slurm):
+    result = project.make("sweep", "SEED=1 2 3", FAST, "SWEEP=seeds")
+    assert "Sweep seeds: 3 tasks over SEED, N_ESTIMATORS" in result.stdout
+    sweep_dir = project.path / "sweeps" / "seeds"
+    assert "#SBATCH --array=0-2" in (sweep_dir / "sweep.sbatch").read_text()
+    job_id = (sweep_dir / "job-id").read_text().strip()
+    assert job_id.isdigit()
+
+    report = finished_sweep(project, "seeds")
+    assert report.strip() == f"Sweep seeds (Slurm job {job_id}): 3 tasks: 3 done"
+    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
+    for index, seed in enumerate((1, 2, 3)):
+        manifest = project.manifest(f"seeds-{index}")
+        assert manifest["seed"] == seed and manifest["config"]["n_estimators"] == 10
+        assert manifest["image"]["id"] == image_id
+        assert (
+            manifest["code"]["git_commit"]
+            == subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=project.path, text=True).strip()
+        )
+        store = sweep_dir / "trackio" / str(index) / f"{PROJECT}.db"
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as tracked:
+            steps = {
+                step
+                for (step,) in tracked.execute(
+                    """SELECT step FROM metrics WHERE run_name = ?
+                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
+                    (f"seeds-{index}",),
+                )
+            }
+        assert steps == CURVE_STEPS
+        assert (sweep_dir / "logs" / f"{index}.log").read_text().count("Outputs in /app/outputs/") == 1
+
+    # The same image and seed on the laptop give the cluster's result.
+    project.make("train", FAST, "SEED=2", "RUN_NAME=laptop-seed2")
+    laptop, cluster = project.manifest("laptop-seed2"), project.manifest("seeds-1")
+    assert laptop["result"]["fingerprint"] == cluster["result"]["fingerprint"]
+
+
+def test_a_failed_task_is_listed_with_its_log_while_the_others_complete(project, slurm):
+    project.make("sweep", "SEED=1", "MODEL_TYPE=svm no_such_model logistic_regression", FAST, "SWEEP=mixed")
+    report = finished_sweep(project, "mixed")
+    lines = report.strip().splitlines()
+    job_id = (project.path / "sweeps" / "mixed" / "job-id").read_text().strip()
+    assert lines == [
+        f"Sweep mixed (Slurm job {job_id}): 3 tasks: 2 done, 1 failed",
+        "  failed task 1 (SEED=1 MODEL_TYPE=no_such_model N_ESTIMATORS=10): sweeps/mixed/logs/1.log",
+        "    error: MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'no_such_model'",
+    ]
+    assert project.manifest("mixed-0")["config"]["model_type"] == "svm"
+    assert project.manifest("mixed-2")["config"]["model_type"] == "logistic_regression"
+    assert not (project.path / "outputs" / "mixed-1").exists()
+
+
+def test_a_sweep_logs_every_task_to_the_tracking_server(project, slurm, tracking_server):
+    [command] = [line.strip() for line in tracking_server["output"].splitlines() if "make train NETWORK=" in line]
+    project.make("sweep", *command.split()[2:], "SEED=3 4", FAST, "SWEEP=tracked")
+    assert finished_sweep(project, "tracked").strip().endswith("2 tasks: 2 done")
+    with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
+        for run in ("tracked-0", "tracked-1"):
+            steps = {
+                step
+                for (step,) in store.execute(
+                    """SELECT step FROM metrics WHERE run_name = ?
+                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
+                    (run,),
+                )
+            }
+            assert steps == CURVE_STEPS, run
+    # The token reached the tasks through Slurm's environment, never through a file of the sweep.
+    for path in (project.path / "sweeps" / "tracked").rglob("*"):
+        if path.is_file() and path.suffix != ".db":
+            assert tracking_server["token"] not in path.read_text(errors="replace"), path
