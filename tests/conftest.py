@@ -12,6 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 DOCKER = os.environ.get("DOCKER") or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker")
 
 
+# Tests drive a project's make as a user at a shell would: not as a sub-make of `make test`,
+# whose variables would change what that make prints.
+for variable in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+    os.environ.pop(variable, None)
+
+
 def bake(output_dir: Path, **answers: str) -> Path:
     """Generate a project from the template, as `cookiecutter --no-input` with these answers would."""
     answers.setdefault("init_git", "no")

@@ -208,6 +208,24 @@ def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
     assert imported.stdout.strip() == "1.17.0"
 
 
+def test_pip_installs_the_same_environment_as_uv(project):
+    project.make("train", "N_ESTIMATORS=10")
+    with_uv = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    dockerfile = (project.path / "Dockerfile").read_text()
+    project.edit("Dockerfile", dockerfile.replace("ARG INSTALLER=uv", "ARG INSTALLER=pip"))
+    try:
+        assert built(project.make("image"))
+        project.make("train", "N_ESTIMATORS=10")
+    finally:
+        project.edit("Dockerfile", dockerfile)
+    with_pip = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    assert with_pip["image"]["id"] != with_uv["image"]["id"]
+    pins = dict(line.split("==") for line in (project.path / "requirements.txt").read_text().split() if "==" in line)
+    assert all(with_pip["packages"][name] == version for name, version in pins.items())
+    assert with_pip["result"]["fingerprint"] == with_uv["result"]["fingerprint"]
+    assert built(project.make("image"))
+
+
 def test_a_deleted_image_is_rebuilt(project):
     assert project.docker("image", "rm", project.image()).returncode == 0
     assert built(project.make("image"))
