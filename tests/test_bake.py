@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -136,3 +137,16 @@ def test_generated_projects_own_tests_pass(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_make_lint_runs_the_pre_commit_checks(tmp_path):
+    project = bake(tmp_path)
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    ids = [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]]
+    assert ids == ["ruff-check", "ruff-format", "hadolint"]
+    makefile = (project / "Makefile").read_text()
+    assert all(command in makefile for command in ("ruff check .", "ruff format --check .", "hadolint Dockerfile"))
+    tools = str(Path(tool("ruff")).parent)
+    env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"}
+    result = subprocess.run(["make", "lint"], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -226,6 +226,12 @@ def test_pip_installs_the_same_environment_as_uv(project):
     assert built(project.make("image"))
 
 
+def test_make_test_runs_the_projects_own_tests_in_the_container(project):
+    result = project.make("test")
+    assert not built(result)
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
 def test_a_deleted_image_is_rebuilt(project):
     assert project.docker("image", "rm", project.image()).returncode == 0
     assert built(project.make("image"))
@@ -393,6 +399,8 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
         project.docker("stop", "--time", "5", container)
         output, _ = dashboard.communicate(timeout=60)
     assert f"http://127.0.0.1:{port}/?project={PROJECT}" in output
+    assert f"Dashboard of project {PROJECT}" in output
+    assert project.runs()[-1].name in output.split("Runs:", 1)[1].splitlines()[0]
     assert project.docker("ps", "--quiet", "--filter", f"name={container}").stdout.strip() == ""
 
 

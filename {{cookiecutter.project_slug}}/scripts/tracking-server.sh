@@ -24,7 +24,7 @@ if [[ -n "${TRACKIO_WRITE_TOKEN:-}" ]]; then
 else
   # Generated once, then reused: clients that already have it keep working after a restart.
   if [[ ! -s "$token_file" ]]; then
-    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '+/=\n' >"$token_file")
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token_file")
   fi
   token=$(<"$token_file")
   token_source="kept in $token_file"
