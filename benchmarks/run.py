@@ -30,7 +30,7 @@ ADDED_REQUIREMENT = "six==1.17.0"
 GOALS = {"requirements edit": 0.5, "container start": 1.1, "image size": 1.05}
 
 # The same ENV block and venv as the template, so that only the order of the steps differs.
-NAIVE_DOCKERFILE = """\
+ENV_HEADER = """\
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 ENV PYTHONHASHSEED=0 \\
@@ -39,6 +39,8 @@ ENV PYTHONHASHSEED=0 \\
     CUBLAS_WORKSPACE_CONFIG=:4096:8 \\
     VIRTUAL_ENV=/opt/venv \\
     PATH=/opt/venv/bin:$PATH
+"""
+NAIVE_DOCKERFILE = ENV_HEADER + """\
 WORKDIR /app
 COPY . .
 RUN python -m venv "$VIRTUAL_ENV" && pip install --no-cache-dir -r requirements.txt
@@ -46,15 +48,7 @@ CMD ["python", "train.py"]
 """
 
 # The template's Dockerfile before it installed with uv.
-LAYERED_PIP_DOCKERFILE = """\
-ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
-ENV PYTHONHASHSEED=0 \\
-    PYTHONUNBUFFERED=1 \\
-    PYTHONDONTWRITEBYTECODE=1 \\
-    CUBLAS_WORKSPACE_CONFIG=:4096:8 \\
-    VIRTUAL_ENV=/opt/venv \\
-    PATH=/opt/venv/bin:$PATH
+LAYERED_PIP_DOCKERFILE = ENV_HEADER + """\
 COPY requirements.txt /tmp/requirements.txt
 RUN --mount=type=cache,target=/root/.cache/pip \\
     python -m venv "$VIRTUAL_ENV" && pip install -r /tmp/requirements.txt
