@@ -40,15 +40,20 @@ ENV PYTHONHASHSEED=0 \\
     VIRTUAL_ENV=/opt/venv \\
     PATH=/opt/venv/bin:$PATH
 """
-NAIVE_DOCKERFILE = ENV_HEADER + """\
+NAIVE_DOCKERFILE = (
+    ENV_HEADER
+    + """\
 WORKDIR /app
 COPY . .
 RUN python -m venv "$VIRTUAL_ENV" && pip install --no-cache-dir -r requirements.txt
 CMD ["python", "train.py"]
 """
+)
 
 # The template's Dockerfile before it installed with uv.
-LAYERED_PIP_DOCKERFILE = ENV_HEADER + """\
+LAYERED_PIP_DOCKERFILE = (
+    ENV_HEADER
+    + """\
 COPY requirements.txt /tmp/requirements.txt
 RUN --mount=type=cache,target=/root/.cache/pip \\
     python -m venv "$VIRTUAL_ENV" && pip install -r /tmp/requirements.txt
@@ -58,6 +63,7 @@ WORKDIR /app
 COPY --chown=1000:1000 . .
 CMD ["python", "train.py"]
 """
+)
 
 # A common pattern: a stamp target whose recipe never writes the stamp, so it always builds.
 STAMP_NEVER_WRITTEN_MAKEFILE = """\
