@@ -3,11 +3,11 @@
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from conftest import bake
+from test_docker_e2e import order_times
 
 FAKE_DOCKER = """\
 #!/usr/bin/env bash
@@ -43,9 +43,7 @@ class Project:
         return sorted(path.name for path in stamp_dir.iterdir()) if stamp_dir.exists() else []
 
     def touch(self, name: str) -> None:
-        # A second later, so that make's timestamps tell the edit apart on any file system.
-        later = time.time() + 2
-        os.utime(self.path / name, (later, later))
+        order_times(self.path, name)
 
 
 @pytest.fixture
