@@ -42,6 +42,20 @@ def confusion_image(y_true, y_pred, labels) -> np.ndarray:
     return np.kron(cells, np.ones((32, 32, 1))).astype(np.uint8)
 
 
+def track_run(project: str, run_name: str, config, environment: dict, train: Callable[[], dict]) -> dict:
+    """Run `train` as one TrackIO run that records the config and environment; returns its manifest."""
+    tracked_config = {**config.as_dict(), "environment": environment}
+    trackio.init(project=project, name=run_name, config=tracked_config, auto_log_cpu=False, auto_log_gpu=False)
+    try:
+        manifest = train()
+    finally:
+        trackio.finish()
+    result = manifest["result"]
+    print(f"Test accuracy {result['metrics']['test_accuracy']:.4f}, fingerprint {result['fingerprint'][:12]}")
+    print(f"Outputs in {OUTPUT_DIR / run_name}")
+    return manifest
+
+
 def report_run(
     run_name: str,
     config,

@@ -21,7 +21,7 @@ from config import Config, ConfigError, load_config  # noqa: E402
 from data import DataError, Dataset, load_dataset  # noqa: E402
 from device import choose_device, torch_facts  # noqa: E402
 from manifest import environment_facts  # noqa: E402
-from report import OUTPUT_DIR, choose_run_name, report_run  # noqa: E402
+from report import choose_run_name, report_run, track_run  # noqa: E402
 from seeding import seed_everything, seed_worker, torch_generator  # noqa: E402
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -168,15 +168,7 @@ def main() -> None:
     environment = {**environment_facts(dataset.facts), "torch": torch_facts(device)}
     data_name = dataset.facts.get("file", dataset.facts.get("name"))
     print(f"Run {run_name}: {MODEL_NAME}, seed {config.seed}, {device.type}, data {data_name}")
-    tracked_config = {**config.as_dict(), "environment": environment}
-    trackio.init(project=PROJECT, name=run_name, config=tracked_config, auto_log_cpu=False, auto_log_gpu=False)
-    try:
-        manifest = train(config, dataset, device, run_name, environment)
-    finally:
-        trackio.finish()
-    result = manifest["result"]
-    print(f"Test accuracy {result['metrics']['test_accuracy']:.4f}, fingerprint {result['fingerprint'][:12]}")
-    print(f"Outputs in {OUTPUT_DIR / run_name}")
+    track_run(PROJECT, run_name, config, environment, lambda: train(config, dataset, device, run_name, environment))
 
 
 if __name__ == "__main__":
