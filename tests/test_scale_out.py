@@ -103,6 +103,15 @@ def registry():
     return REGISTRY
 
 
+def curve_steps(store: sqlite3.Connection, run: str) -> set[int]:
+    """The steps of a run's learning curve that a TrackIO store holds."""
+    rows = store.execute(
+        """SELECT step FROM metrics WHERE run_name = ? AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
+        (run,),
+    )
+    return {step for (step,) in rows}
+
+
 def test_push_without_a_registry_says_what_to_name_and_builds_nothing(project):
     result = project.make("push", check=False)
     assert result.returncode != 0
@@ -218,15 +227,7 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
 
     with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
         for run in runs:
-            curve_steps = {
-                step
-                for (step,) in store.execute(
-                    """SELECT step FROM metrics WHERE run_name = ?
-                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
-                    (run,),
-                )
-            }
-            assert curve_steps == CURVE_STEPS, run
+            assert curve_steps(store, run) == CURVE_STEPS, run
             [(final,)] = store.execute(
                 """SELECT json_extract(metrics, '$."final/test_accuracy"') FROM metrics
                    WHERE run_name = ? AND json_extract(metrics, '$."final/test_accuracy"') IS NOT NULL""",
@@ -370,15 +371,7 @@ def test_a_sweep_logs_every_task_to_the_tracking_server(project, slurm, tracking
     assert finished_sweep(project, "tracked").strip().endswith("2 tasks: 2 done")
     with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
         for run in ("tracked-0", "tracked-1"):
-            steps = {
-                step
-                for (step,) in store.execute(
-                    """SELECT step FROM metrics WHERE run_name = ?
-                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
-                    (run,),
-                )
-            }
-            assert steps == CURVE_STEPS, run
+            assert curve_steps(store, run) == CURVE_STEPS, run
     # The token reached the tasks through Slurm's environment, never through a file of the sweep.
     for path in (project.path / "sweeps" / "tracked").rglob("*"):
         if path.is_file() and path.suffix != ".db":
