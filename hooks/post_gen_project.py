@@ -1,6 +1,7 @@
 """Lay out the chosen framework, remove what the options turn off, optionally start git, say what next."""
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,8 +19,8 @@ UNDER_CRUFT = "_commit" in ANSWERS
 OPTIONAL_PATHS = {
     "include_github_actions": [".github"],
 }
-# The pytorch variant's files, laid out like the project root: they replace or join the scikit-learn ones.
-PYTORCH_OVERLAY = "_pytorch"
+# Folders laid out like the project root, whose files replace or join the project's when their option is on.
+OVERLAYS = {"_pytorch": ("framework", "pytorch"), "_lab": ("include_lab_tools", "yes")}
 
 
 def remove(relative_path: str) -> None:
@@ -37,35 +38,44 @@ def remove_unused_options() -> None:
                 remove(relative_path)
 
 
-def apply_framework() -> None:
-    overlay = PROJECT / PYTORCH_OVERLAY
-    if ANSWERS["framework"] == "pytorch":
-        for source in sorted(overlay.rglob("*")):
-            if source.is_file():
-                target = PROJECT / source.relative_to(overlay)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source.replace(target)
-    shutil.rmtree(overlay)
+def apply_overlays() -> None:
+    for folder, (option, value) in OVERLAYS.items():
+        overlay = PROJECT / folder
+        if ANSWERS[option] == value:
+            for source in sorted(overlay.rglob("*")):
+                if source.is_file():
+                    target = PROJECT / source.relative_to(overlay)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    source.replace(target)
+        shutil.rmtree(overlay)
 
 
-def template_commit() -> str:
+def template_dir() -> Path | None:
+    """The template's folder. A relative _repo_dir (`cookiecutter .`) is relative to where cookiecutter
+    started, while this hook runs in the new project: the shell's PWD still names that place, and on Linux
+    so does the cwd of cookiecutter itself, which runs hooks from inside the template."""
     repo_dir = Path(ANSWERS["_repo_dir"])
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True, text=True)
+    places = [repo_dir] if repo_dir.is_absolute() else [Path(os.environ.get("PWD", "/nonexistent")) / repo_dir]
+    places.append(Path(f"/proc/{os.getppid()}/cwd"))
+    return next((place.resolve() for place in places if (place / "cookiecutter.json").is_file()), None)
+
+
+def template_commit(folder: Path) -> str:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def record_template() -> None:
     """Write .cruft.json, so that `cruft check` and `cruft update` can bring the template's later fixes."""
-    commit = template_commit()
+    folder = template_dir()
+    commit = template_commit(folder) if folder else ""
     if not commit:
         return  # not made from a git checkout: there is nothing to update from
     template = ANSWERS["_template"]
     # cruft needs a URL or an absolute path where cookiecutter also takes gh: shorthands and relative paths.
-    template = (
-        str(Path(ANSWERS["_repo_dir"]).resolve())
-        if Path(template).exists()
-        else expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
-    )
+    expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+    remote = expanded != template or "://" in template or template.startswith("git@")
+    template = expanded if remote else str(folder)
     context = {key: value for key, value in ANSWERS.items() if key not in ("_output_dir", "_repo_dir")}
     context.update(_template=template, _commit=commit)
     record = {
@@ -103,7 +113,7 @@ def print_next_steps(git_started: bool) -> None:
 
 
 def main() -> None:
-    apply_framework()
+    apply_overlays()
     remove_unused_options()
     if UNDER_CRUFT:
         return  # cruft records the template itself, and regenerates projects only to compare them

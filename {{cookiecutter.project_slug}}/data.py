@@ -1,53 +1,119 @@
-"""Load the data set: scikit-learn's digits (offline, built in) or a CSV file of your own."""
+"""The data: scikit-learn's digits (built in, offline) or a CSV of your own, and how its columns are prepared."""
 
+import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sklearn
+from sklearn.compose import make_column_selector as selector
+from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_digits
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from manifest import sha256_of_file
+MAX_CLASSES = 20  # a target of at most this many distinct whole numbers holds classes, not quantities
 
 
 class DataError(ValueError):
-    """The data file is missing or does not have the shape the run needs."""
+    """The data cannot be used as it is; the message says what to change."""
 
 
 @dataclass
 class Dataset:
-    features: np.ndarray
-    labels: np.ndarray
-    facts: dict  # which data this is, recorded in the run's manifest
+    features: pd.DataFrame  # the raw columns: preprocessing() prepares them inside the model
+    target: pd.Series
+    task: str  # classification or regression
+    facts: dict  # what the run's manifest records about the data
 
 
-def load_dataset(path: str, target: str) -> Dataset:
-    if not path:
-        digits = load_digits()
-        facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
-        return Dataset(digits.data, digits.target, facts)
-    return _load_csv(Path(path), target)
-
-
-def _load_csv(path: Path, target: str) -> Dataset:
-    if not path.is_file():
-        raise DataError(f"DATA file {str(path)!r} does not exist; put it under data/ and pass DATA=data/<file>.csv")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"DATA file {str(path)!r} is not a readable CSV file: {error}") from None
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns))
-        raise DataError(f"TARGET column {target!r} is not in {path}; its columns are: {columns}")
-    features = frame.drop(columns=[target])
-    non_numeric = [str(column) for column in features.columns if not pd.api.types.is_numeric_dtype(features[column])]
-    if non_numeric:
-        raise DataError(f"DATA columns must be numeric; encode these first: {', '.join(non_numeric)}")
-    if frame.isna().any().any():
-        raise DataError(f"DATA file {str(path)!r} has empty cells; fill or drop them first")
-    if frame[target].nunique() < 2:
-        raise DataError(f"TARGET column {target!r} needs at least two classes")
-    return Dataset(
-        features.to_numpy(dtype=float), frame[target].to_numpy(), {"file": str(path), "sha256": sha256_of_file(path)}
+def preprocessing():
+    """Numbers: empty cells get the column's median, then scaled. Text: empty cells become "missing", then
+    one-hot, ignoring categories that training never saw. Fitted with the model, so it takes raw rows."""
+    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    missing = SimpleImputer(strategy="constant", fill_value="missing")
+    text = make_pipeline(missing, OneHotEncoder(handle_unknown="ignore", sparse_output=False))
+    return make_column_transformer(
+        (numbers, selector(dtype_include="number")), (text, selector(dtype_exclude="number"))
     )
+
+
+def load_dataset(path: str, target: str, task: str = "auto") -> Dataset:
+    if path:
+        frame = read_csv(Path(path))
+        facts = {"file": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    else:
+        frame = load_digits(as_frame=True).frame
+        facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
+    if target not in frame.columns:
+        raise DataError(f"TARGET column {target!r} is not in the data; its columns are: {', '.join(frame.columns)}")
+    empty = frame[target].isna()
+    if empty.all():
+        raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
+    frame = frame[~empty]
+    infinite = [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]
+    if infinite:
+        raise DataError(f"columns {', '.join(infinite)} hold infinite values: replace them, or leave those cells empty")
+    kinds = {name: column_kind(frame[name]) for name in frame.columns if name != target}
+    kept = [name for name, kind in kinds.items() if kind != "identifier (dropped)"]
+    for name in kinds.keys() - kept:
+        print(f"Dropped column {name!r}: a different value in every row, as an identifier has")
+    if not kept:
+        raise DataError("the data has no feature columns besides TARGET and identifiers")
+    # Text, booleans and empty cells alike as Python objects, which the imputer and the encoder take.
+    features = frame[kept].astype({name: object for name in kept if kinds[name] == "category"})
+    task, reason = choose_task(frame[target], task)
+    if task == "classification" and frame[target].nunique() < 2:
+        raise DataError(f"TARGET column {target!r} has only one class: classification needs two or more")
+    facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum()), "columns": kinds}
+    return Dataset(features, frame[target], task, facts | {"task": task, "task_reason": reason})
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    name = repr(str(path))
+    if not path.is_file():
+        raise DataError(f"DATA file {name} does not exist: put it under data/ and pass DATA=data/<file>.csv")
+    with path.open("rb") as file:
+        head = file.read(1 << 16)
+    if b"\0" in head or not head.strip():
+        raise DataError(f"DATA file {name} " + ("is not text: export it as CSV" if head.strip() else "is empty"))
+    header = head.decode(errors="replace").splitlines()[0]
+    separator = max(",;\t", key=header.count)  # spreadsheets in many countries write ; and decimal commas
+    columns = next(csv.reader([header], delimiter=separator))
+    if len(set(columns)) < len(columns):
+        twice = sorted({column for column in columns if columns.count(column) > 1})
+        raise DataError(f"DATA file {name} has more than one column named {', '.join(twice)}: rename them")
+    try:
+        frame = pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".")
+    except ValueError as error:  # pandas' parse errors, and text that is not UTF-8
+        raise DataError(f"DATA file {name} is not a readable UTF-8 CSV file: {error}") from None
+    if frame.empty:
+        raise DataError(f"DATA file {name} has a header but no rows")
+    return frame
+
+
+def column_kind(column: pd.Series) -> str:
+    """number, category, or identifier: a different text in every row, such as a name, cannot generalise."""
+    if is_number(column):
+        return "number"
+    return "identifier (dropped)" if 1 < len(column) == column.nunique() else "category"
+
+
+def is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and column.dtype != bool
+
+
+def choose_task(target: pd.Series, requested: str) -> tuple[str, str]:
+    """Classification for text, booleans or a few distinct whole numbers; otherwise regression."""
+    if requested == "regression" and not is_number(target):
+        raise DataError(f"TASK=regression needs a numeric target, and {target.name!r} holds text")
+    if requested != "auto":
+        return requested, f"TASK={requested}"
+    if not is_number(target):
+        return "classification", "the target holds text or booleans"
+    if (target % 1 == 0).all() and target.nunique() <= MAX_CLASSES:
+        return "classification", f"the target holds {target.nunique()} distinct whole numbers, at most {MAX_CLASSES}"
+    return "regression", "the target holds numbers that are not a few whole ones"

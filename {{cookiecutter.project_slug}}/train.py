@@ -1,101 +1,127 @@
-"""Train a model with one seed, save what it did in outputs/<run>/, and track the run with TrackIO."""
+"""Train a model with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
-import os
+import hashlib
+import pickle
 import sys
-from pathlib import Path
+from dataclasses import asdict
 
-PROJECT_DIR = Path(__file__).resolve().parent
-# TrackIO reads TRACKIO_DIR once, when it is imported: set it first, so runs land in this project.
-os.environ.setdefault("TRACKIO_DIR", str(PROJECT_DIR / ".trackio"))
+import joblib
+import numpy as np
+import pandas as pd
+import trackio
+from PIL import Image
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC, SVR
 
-import joblib  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import trackio  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
-
-from config import Config, ConfigError, load_config  # noqa: E402
-from data import DataError, Dataset, load_dataset  # noqa: E402
-from manifest import environment_facts  # noqa: E402
-from report import choose_run_name, report_run, track_run  # noqa: E402
-from seeding import seed_everything  # noqa: E402
+import report
+from config import Config, ConfigError, load_config
+from data import DataError, Dataset, load_dataset, preprocessing
+from manifest import build_manifest, choose_run_name, environment_facts, save_run
+from seeding import seed_everything
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-CURVE_STEPS = 10  # the learning curve fits on 10%, 20%, ... 100% of the training set
+CURVE_STEPS = 5  # the learning curve fits on 20%, 40%, ... 100% of the training rows
+MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
+# Every MODEL_TYPE, for each task; each model that draws random numbers takes the run's seed. The forest
+# uses one process: in parallel, it sums its trees' votes in a varying order, which moves the last digits.
+MODELS = {
+    "random_forest": {
+        "classification": lambda c: RandomForestClassifier(c.n_estimators, max_depth=c.max_depth, random_state=c.seed),
+        "regression": lambda c: RandomForestRegressor(c.n_estimators, max_depth=c.max_depth, random_state=c.seed),
+    },
+    "svm": {"classification": lambda c: SVC(C=c.c, random_state=c.seed), "regression": lambda c: SVR(C=c.c)},
+    "logistic_regression": {  # for a regression, its linear counterpart: ridge regression
+        "classification": lambda c: LogisticRegression(C=c.c, max_iter=2000, random_state=c.seed),
+        "regression": lambda c: Ridge(alpha=1 / c.c, random_state=c.seed),
+    },
+}
 
 
-def build_model(config: Config):
-    # Every estimator takes the one seed as random_state.
-    if config.model_type == "random_forest":
-        return RandomForestClassifier(n_estimators=config.n_estimators, random_state=config.seed, n_jobs=-1)
-    if config.model_type == "svm":
-        return make_pipeline(StandardScaler(), SVC(C=config.c, random_state=config.seed))
-    return make_pipeline(StandardScaler(), LogisticRegression(C=config.c, max_iter=2000, random_state=config.seed))
+def build_model(config: Config, task: str):
+    """Preprocessing and model in one pipeline, so that the saved model takes the raw columns of new rows."""
+    return make_pipeline(preprocessing(), MODELS[config.model_type][task](config))
 
 
-def fit_learning_curve(config: Config, x_train, y_train, x_test, y_test):
-    """Fit on a growing share of the training set, logging accuracy at each step; return the last model."""
+def scores(task: str, true, predicted) -> dict:
+    if task == "classification":
+        return {"accuracy": accuracy_score(true, predicted), "f1_macro": f1_score(true, predicted, average="macro")}
+    rmse, mae = root_mean_squared_error(true, predicted), mean_absolute_error(true, predicted)
+    return {"r2": r2_score(true, predicted), "rmse": rmse, "mae": mae}
+
+
+def fit_learning_curve(config: Config, task: str, x_train, y_train, x_test, y_test):
+    """Fit on a growing share of the training rows, logging the main metric at each step; return the last model."""
+    metric = MAIN_METRIC[task]
     for step in range(1, CURVE_STEPS + 1):
-        size = len(x_train) * step // CURVE_STEPS
-        if np.unique(y_train[:size]).size < 2:
+        size = max(len(x_train) * step // CURVE_STEPS, 2)
+        if task == "classification" and y_train.iloc[:size].nunique() < 2:
             continue  # too few rows for a classifier yet
-        model = build_model(config).fit(x_train[:size], y_train[:size])
-        train_accuracy = accuracy_score(y_train[:size], model.predict(x_train[:size]))
-        test_accuracy = accuracy_score(y_test, model.predict(x_test))
-        trackio.log({"train/accuracy": train_accuracy, "test/accuracy": test_accuracy}, step=step)
-        print(f"step {step}/{CURVE_STEPS}: {size} training rows, train {train_accuracy:.4f}, test {test_accuracy:.4f}")
+        model = build_model(config, task).fit(x_train.iloc[:size], y_train.iloc[:size])
+        train_score = scores(task, y_train.iloc[:size], model.predict(x_train.iloc[:size]))[metric]
+        test_score = scores(task, y_test, model.predict(x_test))[metric]
+        trackio.log({f"train/{metric}": train_score, f"test/{metric}": test_score}, step=step)
+        print(
+            f"step {step}/{CURVE_STEPS}: {size} training rows, {metric} train {train_score:.4f}, test {test_score:.4f}"
+        )
     return model
 
 
-def train(config: Config, dataset: Dataset, run_name: str, environment: dict) -> dict:
-    indices = np.arange(len(dataset.labels))
-    _, class_counts = np.unique(dataset.labels, return_counts=True)
-    train_rows, test_rows = train_test_split(
-        indices,
-        test_size=config.test_size,
-        random_state=config.seed,
-        stratify=dataset.labels if class_counts.min() >= 2 else None,
-    )
-    x_train, y_train = dataset.features[train_rows], dataset.labels[train_rows]
-    x_test, y_test = dataset.features[test_rows], dataset.labels[test_rows]
+def model_sha256(model) -> str:
+    """sha256 of every fitted number, preprocessing included: predictions may agree while the model differs."""
+    return hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
 
-    model = fit_learning_curve(config, x_train, y_train, x_test, y_test)
-    predicted = model.predict(x_test)
-    metrics = {
-        "train_accuracy": accuracy_score(y_train, model.predict(x_train)),
-        "test_accuracy": accuracy_score(y_test, predicted),
-        "test_f1_macro": f1_score(y_test, predicted, average="macro"),
-    }
-    metrics["overfit_gap"] = metrics["train_accuracy"] - metrics["test_accuracy"]
 
-    predictions = pd.DataFrame({"row": test_rows, "true": y_test, "predicted": predicted})
-    labels = np.unique(dataset.labels)
+def train(config: Config, dataset: Dataset):
+    """Split, fit along the learning curve, and score; returns the model, its metrics and test predictions."""
+    counts = dataset.target.value_counts()
+    stratify = dataset.target if dataset.task == "classification" and counts.min() >= 2 else None
+    split = {"test_size": config.test_size, "random_state": config.seed, "stratify": stratify}
+    train_rows, test_rows = train_test_split(np.arange(len(dataset.target)), **split)
+    x_train, y_train = dataset.features.iloc[train_rows], dataset.target.iloc[train_rows]
+    x_test, y_test = dataset.features.iloc[test_rows], dataset.target.iloc[test_rows]
 
-    def save_model(folder: Path) -> None:
-        joblib.dump(model, folder / "model.joblib")
-
-    return report_run(run_name, config, environment, metrics, predictions, labels, save_model)
+    model = fit_learning_curve(config, dataset.task, x_train, y_train, x_test, y_test)
+    metric, predicted = MAIN_METRIC[dataset.task], model.predict(x_test)
+    metrics = {f"train_{metric}": scores(dataset.task, y_train, model.predict(x_train))[metric]}
+    metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
+    metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
+    predictions = pd.DataFrame({"row": test_rows, "true": y_test.to_numpy(), "predicted": predicted})
+    return model, metrics, predictions
 
 
 def main() -> None:
     try:
         config = load_config()
-        dataset = load_dataset(config.data, config.target)
+        if config.model_type not in MODELS:
+            raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}")
+        dataset = load_dataset(config.data, config.target, config.task)
         run_name = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
 
     seed_everything(config.seed)
-    environment = environment_facts(dataset.facts)
-    data_name = dataset.facts.get("file", dataset.facts.get("name"))
-    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, data {data_name}")
-    track_run(PROJECT, run_name, config, environment, lambda: train(config, dataset, run_name, environment))
+    facts = environment_facts(dataset.facts)
+    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, {dataset.task} ({dataset.facts['task_reason']})")
+    report.start(PROJECT, run_name, asdict(config), facts)
+    try:
+        model, metrics, predictions = train(config, dataset)
+        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
+        image = report.picture(dataset.task, predictions)
+        report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
+    finally:
+        trackio.finish()
+    outputs = {
+        "predictions.csv": lambda path: predictions.to_csv(path, index=False),
+        "model.joblib": lambda path: joblib.dump(model, path),
+        f"{image[0]}.png": lambda path: Image.fromarray(image[1]).save(path),
+    }
+    run_dir = save_run(run_name, manifest, outputs)
+    score = f"test {MAIN_METRIC[dataset.task]} {metrics[f'test_{MAIN_METRIC[dataset.task]}']:.4f}"
+    print(f"Outputs in {run_dir}: {score}, fingerprint {manifest['result']['fingerprint'][:12]}")
 
 
 if __name__ == "__main__":

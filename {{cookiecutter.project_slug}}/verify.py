@@ -1,113 +1,99 @@
-"""Check that runs reproduce.
-
-    python verify.py            two fresh runs of the current config must give the same fingerprint
-    python verify.py RUN_NAME   a re-run of a recorded run must give its recorded fingerprint
-
-Exits 0 when they agree; otherwise prints what differs and exits 1.
-"""
+"""Check that runs reproduce: the same metrics and predictions (the fingerprint), and the same model.
+`python verify.py` compares two fresh runs of the current config; `--run NAME` reruns a recorded run."""
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from subprocess import DEVNULL, PIPE, Popen
 
-PROJECT_DIR = Path(__file__).resolve().parent
-OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", PROJECT_DIR / "outputs"))
-# Environment facts that should not change between a run and its reproduction.
-DRIFT_KEYS = ("image", "python", "platform", "packages", "data", "hash_seed")
-MAX_LISTED = 10
+from manifest import output_dir
 
-
-def fresh_run(settings: dict, scratch: Path, name: str) -> dict:
-    """One training run in a new Python process, writing to scratch; returns its manifest."""
-    env = {**os.environ, **settings, "RUN_NAME": name, "OUTPUT_DIR": str(scratch / "outputs")}
-    env["TRACKIO_DIR"] = str(scratch / "trackio")  # checks are not experiments: keep them off the dashboard
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "train.py")], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"error: the run {name} failed:\n{result.stderr.strip()}")
-    return json.loads((scratch / "outputs" / name / "manifest.json").read_text())
+TRAIN = Path(__file__).resolve().parent / "train.py"
+# Facts that may change a result, and that a reproduction warns about when they changed.
+DRIFT_KEYS = ("code", "image", "python", "machine", "platform", "packages", "data", "hash_seed", "torch")
+# Where these agree, a run must give the very same model; elsewhere, only the same predictions.
+SAME_MACHINE_KEYS = ("machine", "python", "packages", "torch")
 
 
-def predictions(manifest: dict, scratch_or_outputs: Path) -> list[str]:
-    return (scratch_or_outputs / manifest["run"] / "predictions.csv").read_text().splitlines()
+def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:
+    """Training runs in new Python processes, side by side, writing into scratch; returns their manifests."""
+    processes = {}
+    for name in names:
+        env = {**os.environ, **settings, "RUN_NAME": name, "OUTPUT_DIR": str(scratch / "outputs")}
+        env["TRACKIO_DIR"] = str(scratch / name)  # checks are not experiments: keep them off the dashboard
+        env.pop("TRACKIO_SERVER_URL", None)
+        processes[name] = Popen([sys.executable, str(TRAIN)], env=env, stdout=DEVNULL, stderr=PIPE, text=True)
+    for name, process in processes.items():
+        _, errors = process.communicate()
+        if process.returncode != 0:
+            sys.exit(f"error: the run {name} failed:\n{errors.strip()}")
+    return [json.loads((scratch / "outputs" / name / "manifest.json").read_text()) for name in names]
 
 
-def differences(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path) -> list[str]:
-    """Readable lines naming each metric and prediction that differs."""
-    lines = []
-    expected_metrics, actual_metrics = expected["result"]["metrics"], actual["result"]["metrics"]
-    for key in sorted(set(expected_metrics) | set(actual_metrics)):
-        if expected_metrics.get(key) != actual_metrics.get(key):
-            lines.append(f"  metric {key}: {expected_metrics.get(key)!r} != {actual_metrics.get(key)!r}")
-    expected_rows, actual_rows = predictions(expected, expected_dir), predictions(actual, actual_dir)
-    changed = [(a, b) for a, b in zip(expected_rows, actual_rows, strict=False) if a != b]
-    if changed or len(expected_rows) != len(actual_rows):
-        lines.append(f"  predictions: {len(changed)} of {len(expected_rows) - 1} rows differ (row,true,predicted)")
-        lines += [f"    {a}  !=  {b}" for a, b in changed[:MAX_LISTED]]
-    return lines
+def differences(expected_dir: Path, actual_dir: Path) -> list[str]:
+    """A line for each metric that differs, and the predictions that do."""
+    old, new = (json.loads((path / "metrics.json").read_text()) for path in (expected_dir, actual_dir))
+    lines = [f"  metric {key}: {old[key]!r} != {new.get(key)!r}" for key in sorted(old) if old[key] != new.get(key)]
+    old_rows, new_rows = ((path / "predictions.csv").read_text().splitlines() for path in (expected_dir, actual_dir))
+    changed = [f"    {a}  !=  {b}" for a, b in zip(old_rows, new_rows, strict=False) if a != b]
+    return [*lines, f"  predictions: {len(changed)} rows differ (row,true,predicted)", *changed[:10]]
 
 
 def drift(recorded: dict, current: dict) -> list[str]:
-    """Each environment fact that changed since the recorded run."""
+    """A line for each fact that changed since the recorded run (a push only adds the image's digest)."""
     lines = []
-    if recorded["code"] != current["code"]:
-        lines.append(f"  code: {recorded['code']} -> {current['code']}")
     for key in DRIFT_KEYS:
-        if key == "image":
-            # A push adds a registry digest to the same image: compare what was built, not where it went.
-            old, new = ({k: v for k, v in facts["image"].items() if k != "digest"} for facts in (recorded, current))
-            if old != new:
-                lines.append(f"  image: {old} -> {new}")
-        elif key == "packages":
-            old, new = recorded["packages"], current["packages"]
-            for name in sorted(set(old) | set(new)):
-                if old.get(name) != new.get(name):
-                    lines.append(f"  package {name}: {old.get(name, 'absent')} -> {new.get(name, 'absent')}")
-        elif recorded.get(key) != current.get(key):
-            lines.append(f"  {key}: {recorded.get(key)} -> {current.get(key)}")
-    if current["code"].get("dirty"):
-        lines.append("  code: the working tree has uncommitted changes")
-    return lines
+        old, new = recorded.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names = sorted((set(old) | set(new)) - {"digest"})
+            lines += [f"  {key} {n}: {old.get(n)} -> {new.get(n)}" for n in names if old.get(n) != new.get(n)]
+        elif old != new:
+            lines.append(f"  {key}: {old} -> {new}")
+    return lines + (["  code: the working tree has uncommitted changes"] if current["code"]["dirty"] else [])
 
 
 def compare(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path, what: str) -> int:
-    if expected["result"]["fingerprint"] == actual["result"]["fingerprint"]:
-        print(f"OK: {what} reproduced, fingerprint {actual['result']['fingerprint'][:12]}")
-        return 0
-    print(f"FAILED: {what} did not reproduce; fingerprints differ:", file=sys.stderr)
-    print(f"  {expected['result']['fingerprint']} != {actual['result']['fingerprint']}", file=sys.stderr)
-    print("\n".join(differences(expected, actual, expected_dir, actual_dir)), file=sys.stderr)
-    return 1
-
-
-def verify_twice(scratch: Path) -> int:
-    first, second = (fresh_run({}, scratch, name) for name in ("verify-1", "verify-2"))
-    runs_dir = scratch / "outputs"
-    return compare(first, second, runs_dir, runs_dir, "two fresh runs of the same config")
+    old, new = expected["result"], actual["result"]
+    if old["fingerprint"] != new["fingerprint"]:
+        lines = [f"  {old['fingerprint']} != {new['fingerprint']}", *differences(expected_dir, actual_dir)]
+        print(f"FAILED: {what} did not reproduce; fingerprints differ:", *lines, sep="\n", file=sys.stderr)
+        return 1
+    result = f"fingerprint {new['fingerprint'][:12]}, model {new['model_sha256'][:12]}"
+    if old["model_sha256"] == new["model_sha256"]:
+        print(f"OK: {what} reproduced bit-identical: {result}")
+    elif any(expected.get(key) != actual.get(key) for key in SAME_MACHINE_KEYS):
+        print(f"OK: {what} reproduced: same predictions, different weights, as another kind of machine may give")
+    else:
+        unseeded = "on the same kind of machine and versions: a random draw is not seeded"
+        print(f"FAILED: {what} gave the same predictions but other weights {unseeded} ({result})", file=sys.stderr)
+        return 1
+    return 0
 
 
 def reproduce(run_name: str, scratch: Path) -> int:
-    manifest_path = OUTPUT_DIR / run_name / "manifest.json"
-    if not manifest_path.is_file():
-        available = sorted(path.parent.name for path in OUTPUT_DIR.glob("*/manifest.json"))
-        sys.exit(f"error: no recorded run {run_name!r} in {OUTPUT_DIR}; available: {', '.join(available) or 'none'}")
-    recorded = json.loads(manifest_path.read_text())
+    recorded_dir = output_dir() / run_name
+    if not run_name or not (recorded_dir / "manifest.json").is_file():
+        runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("*/manifest.json"))) or "none"
+        sys.exit(f"error: no recorded run {run_name!r} in {output_dir()}: name one of {runs}")
+    recorded = json.loads((recorded_dir / "manifest.json").read_text())
     settings = {key.upper(): str(value) for key, value in recorded["config"].items() if key != "run_name"}
-    rerun = fresh_run(settings, scratch, f"{run_name}-reproduced")
-    changes = drift(recorded, rerun)
-    if changes:
-        print(f"warning: the environment differs from the one that made {run_name}:", file=sys.stderr)
-        print("\n".join(changes), file=sys.stderr)
-    return compare(recorded, rerun, OUTPUT_DIR, scratch / "outputs", f"run {run_name}")
+    [rerun] = fresh_runs(settings, scratch, [f"{run_name}-reproduced"])
+    if changes := drift(recorded, rerun):
+        print(
+            f"warning: the environment differs from the one that made {run_name}:", *changes, sep="\n", file=sys.stderr
+        )
+    return compare(recorded, rerun, recorded_dir, scratch / "outputs" / rerun["run"], f"run {run_name}")
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
-        if len(sys.argv) > 1:
-            return reproduce(sys.argv[1], Path(scratch))
-        return verify_twice(Path(scratch))
+        if sys.argv[1:2] == ["--run"]:
+            return reproduce("".join(sys.argv[2:3]), Path(scratch))
+        first, second = fresh_runs({}, Path(scratch), ["verify-1", "verify-2"])
+        runs = Path(scratch) / "outputs"
+        return compare(first, second, runs / "verify-1", runs / "verify-2", "two fresh runs of the same config")
 
 
 if __name__ == "__main__":

@@ -1,174 +1,175 @@
-"""Train a small neural network with one seed, save what it did in outputs/<run>/, and track the run with TrackIO."""
+"""Train a small neural network with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
-import os
+import hashlib
 import sys
-from pathlib import Path
+from dataclasses import asdict
 
-PROJECT_DIR = Path(__file__).resolve().parent
-# TrackIO reads TRACKIO_DIR once, when it is imported: set it first, so runs land in this project.
-os.environ.setdefault("TRACKIO_DIR", str(PROJECT_DIR / ".trackio"))
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+import trackio
+from PIL import Image
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import train_test_split
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-import trackio  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-
-from config import Config, ConfigError, load_config  # noqa: E402
-from data import DataError, Dataset, load_dataset  # noqa: E402
-from device import choose_device, torch_facts  # noqa: E402
-from manifest import environment_facts  # noqa: E402
-from report import choose_run_name, report_run, track_run  # noqa: E402
-from seeding import seed_everything, seed_worker, torch_generator  # noqa: E402
+import report
+from config import Config, ConfigError, load_config
+from data import DataError, Dataset, load_dataset, preprocessing
+from manifest import build_manifest, choose_run_name, environment_facts, save_run
+from seeding import seed_everything, seed_worker
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-MODEL_NAME = "mlp"
+MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
 
 
-class Standardize(nn.Module):
-    """Scale raw features as the training rows were scaled; as buffers, the scaling is saved with the weights."""
-
-    def __init__(self, train_features: torch.Tensor):
-        super().__init__()
-        std = train_features.std(dim=0, correction=0)
-        self.register_buffer("mean", train_features.mean(dim=0))
-        self.register_buffer("std", std.masked_fill(std == 0, 1.0))  # constant columns, e.g. blank border pixels
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (features - self.mean) / self.std
-
-
-def build_model(train_features: torch.Tensor, n_classes: int, config: Config) -> nn.Module:
-    return nn.Sequential(
-        Standardize(train_features),
-        nn.Linear(train_features.shape[1], config.hidden),
-        nn.ReLU(),
-        nn.Linear(config.hidden, n_classes),
-    )
+def build_model(n_features: int, n_outputs: int, config: Config) -> nn.Module:
+    # One output per class for a classification (cross-entropy); one number for a regression (squared error).
+    return nn.Sequential(nn.Linear(n_features, config.hidden), nn.ReLU(), nn.Linear(config.hidden, n_outputs))
 
 
 def make_loader(dataset: torch.utils.data.Dataset, config: Config) -> DataLoader:
-    """Shuffled batches in the same order on every run: a seeded generator, and workers seeded from it.
-    No persistent_workers: they would draw from the generator differently, so NUM_WORKERS would change
-    the batches; without them, workers only change the speed."""
+    """Shuffled batches in the same order on every run: a seeded generator, and workers seeded from it. No
+    persistent_workers: they draw from the generator differently, so NUM_WORKERS would change the batches."""
+    generator = torch.Generator().manual_seed(config.seed)
     return DataLoader(
         dataset,
-        batch_size=config.batch_size,
+        config.batch_size,
         shuffle=True,
         num_workers=config.num_workers,
         worker_init_fn=seed_worker,
-        generator=torch_generator(config.seed),
+        generator=generator,
     )
 
 
-def split_rows(config: Config, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train, validation and test rows, stratified by class wherever every class has at least two rows."""
-
-    def split(rows: np.ndarray, share: float) -> list[np.ndarray]:
-        _, class_counts = np.unique(targets[rows], return_counts=True)
-        stratify = targets[rows] if class_counts.min() >= 2 else None
-        return train_test_split(rows, test_size=share, random_state=config.seed, stratify=stratify)
-
-    train_rows, test_rows = split(np.arange(len(targets)), config.test_size)
-    train_rows, val_rows = split(train_rows, config.val_size)
-    return train_rows, val_rows, test_rows
+def scores(task: str, true, predicted) -> dict:
+    if task == "classification":
+        return {"accuracy": accuracy_score(true, predicted), "f1_macro": f1_score(true, predicted, average="macro")}
+    rmse, mae = root_mean_squared_error(true, predicted), mean_absolute_error(true, predicted)
+    return {"r2": r2_score(true, predicted), "rmse": rmse, "mae": mae}
 
 
-def train_epoch(model, loader, optimiser, loss_function, device) -> tuple[float, float]:
-    model.train()
-    loss_sum, correct, seen = 0.0, 0, 0
-    for features, targets in loader:
-        features, targets = features.to(device), targets.to(device)
-        optimiser.zero_grad()
-        logits = model(features)
-        loss = loss_function(logits, targets)
-        loss.backward()
-        optimiser.step()
-        loss_sum += loss.item() * len(targets)
-        correct += (logits.argmax(dim=1) == targets).sum().item()
-        seen += len(targets)
-    return loss_sum / seen, correct / seen
+def choose_device(setting: str) -> torch.device:
+    # is_available() asks the driver without starting CUDA, so seeding can still set up cuBLAS afterwards.
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("DEVICE=cuda, but torch sees no GPU here; use DEVICE=cpu, or run with `make train GPU=1`")
+    return torch.device("cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu")
 
 
-@torch.no_grad()
-def evaluate(model, features, targets, loss_function) -> tuple[float, float, torch.Tensor]:
-    """Loss, accuracy and predicted classes on one split, in a single batch."""
-    model.eval()
-    logits = model(features)
-    predicted = logits.argmax(dim=1)
-    return loss_function(logits, targets).item(), (predicted == targets).sum().item() / len(targets), predicted
-
-
-def train(config: Config, dataset: Dataset, device: torch.device, run_name: str, environment: dict) -> dict:
-    classes, class_indices = np.unique(dataset.labels, return_inverse=True)
-    train_rows, val_rows, test_rows = split_rows(config, class_indices)
-    features = torch.as_tensor(dataset.features, dtype=torch.float32)
-    targets = torch.as_tensor(class_indices)
-
-    def on_device(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return features[rows].to(device), targets[rows].to(device)
-
-    model = build_model(features[train_rows], len(classes), config).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loss_function = nn.CrossEntropyLoss()
-    loader = make_loader(TensorDataset(features[train_rows], targets[train_rows]), config)
-    for epoch in range(1, config.epochs + 1):
-        train_loss, train_accuracy = train_epoch(model, loader, optimiser, loss_function, device)
-        val_loss, val_accuracy, _ = evaluate(model, *on_device(val_rows), loss_function)
-        trackio.log(
-            {
-                "train/loss": train_loss,
-                "train/accuracy": train_accuracy,
-                "val/loss": val_loss,
-                "val/accuracy": val_accuracy,
-            },
-            step=epoch,
-        )
-        print(
-            f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, accuracy {train_accuracy:.4f};"
-            f" val loss {val_loss:.4f}, accuracy {val_accuracy:.4f}"
-        )
-
-    _, train_accuracy, _ = evaluate(model, *on_device(train_rows), loss_function)
-    _, test_accuracy, predicted = evaluate(model, *on_device(test_rows), loss_function)
-    y_true, y_pred = classes[targets[test_rows].numpy()], classes[predicted.cpu().numpy()]
-    metrics = {
-        "train_accuracy": train_accuracy,
-        "val_accuracy": val_accuracy,
-        "test_accuracy": test_accuracy,
-        "test_f1_macro": f1_score(y_true, y_pred, average="macro"),
-        "overfit_gap": train_accuracy - test_accuracy,
+def torch_facts(device: torch.device) -> dict:
+    """What the network ran on and with: GPU results depend on the GPU and its libraries."""
+    return {
+        "device": device.type,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "version": torch.__version__,
+        "cuda": torch.version.cuda,  # None in a CPU-only build of torch
+        "cudnn": torch.backends.cudnn.version(),
+        "cpu_threads": torch.get_num_threads(),  # CPU sums may round differently with another thread count
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "determinism_warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
     }
 
-    predictions = pd.DataFrame({"row": test_rows, "true": y_true, "predicted": y_pred})
 
-    def save_model(folder: Path) -> None:
-        # On the CPU, so that the weights load on any machine.
-        torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, folder / "model.pt")
+def model_sha256(model: nn.Module) -> str:
+    """sha256 of every weight with its name: equal only for bit-identical weights."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode() + tensor.cpu().numpy().tobytes())
+    return digest.hexdigest()
 
-    return report_run(run_name, config, environment, metrics, predictions, classes, save_model)
+
+def train(config: Config, dataset: Dataset, device: torch.device):
+    """Split, train epoch by epoch, and score; returns the preprocessing, model, metrics and test predictions."""
+    task, target = dataset.task, dataset.target
+    stratify = target if task == "classification" and target.value_counts().min() >= 3 else None
+    split = {"random_state": config.seed}
+    train_rows, test_rows = train_test_split(
+        np.arange(len(target)), test_size=config.test_size, stratify=stratify, **split
+    )
+    stratify = stratify.iloc[train_rows] if stratify is not None else None
+    train_rows, val_rows = train_test_split(train_rows, test_size=config.val_size, stratify=stratify, **split)
+    prepare = preprocessing().fit(dataset.features.iloc[train_rows])
+    x = torch.as_tensor(prepare.transform(dataset.features), dtype=torch.float32)
+    if task == "classification":
+        classes, y = np.unique(target, return_inverse=True)
+        y, loss_function, n_outputs = torch.as_tensor(y), nn.CrossEntropyLoss(), len(classes)
+    else:  # the network learns the target scaled as the training rows were, and answers in its own terms
+        mean, std = target.iloc[train_rows].mean(), target.iloc[train_rows].std() or 1.0
+        y, loss_function, n_outputs = (
+            torch.as_tensor((target.to_numpy() - mean) / std, dtype=torch.float32)[:, None],
+            nn.MSELoss(),
+            1,
+        )
+
+    model = build_model(x.shape[1], n_outputs, config).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    @torch.no_grad()
+    def predict(rows: np.ndarray) -> np.ndarray:
+        model.eval()
+        output = model(x[rows].to(device)).cpu()
+        return classes[output.argmax(dim=1).numpy()] if task == "classification" else output[:, 0].numpy() * std + mean
+
+    metric, loader = MAIN_METRIC[task], make_loader(TensorDataset(x[train_rows], y[train_rows]), config)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        losses = []
+        for features, answers in loader:
+            optimiser.zero_grad()
+            loss = loss_function(model(features.to(device)), answers.to(device))
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        with torch.no_grad():
+            val_loss = loss_function(model(x[val_rows].to(device)), y[val_rows].to(device)).item()
+        curve = {"train/loss": float(np.mean(losses)), "val/loss": val_loss}
+        for name, rows in (("train", train_rows), ("val", val_rows)):
+            curve[f"{name}/{metric}"] = scores(task, target.iloc[rows], predict(rows))[metric]
+        trackio.log(curve, step=epoch)
+        print(f"epoch {epoch}/{config.epochs}: " + ", ".join(f"{key} {value:.4f}" for key, value in curve.items()))
+
+    predicted = predict(test_rows)
+    metrics = {f"train_{metric}": curve[f"train/{metric}"], f"val_{metric}": curve[f"val/{metric}"]}
+    metrics |= {f"test_{key}": value for key, value in scores(task, target.iloc[test_rows], predicted).items()}
+    metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
+    predictions = pd.DataFrame({"row": test_rows, "true": target.iloc[test_rows].to_numpy(), "predicted": predicted})
+    return prepare, model, metrics, predictions
 
 
 def main() -> None:
     try:
         config = load_config()
-        dataset = load_dataset(config.data, config.target)
-        run_name = choose_run_name(config.run_name, MODEL_NAME, config.seed)
+        dataset = load_dataset(config.data, config.target, config.task)
+        run_name = choose_run_name(config.run_name, "mlp", config.seed)
         device = choose_device(config.device)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
 
     # Before anything touches CUDA: seeding checks that cuBLAS will start deterministic.
-    seed_everything(config.seed)
-    # How torch splits a sum between CPU threads changes its rounding: fix the count, like the seed.
-    torch.set_num_threads(config.threads)
-    environment = {**environment_facts(dataset.facts), "torch": torch_facts(device)}
-    data_name = dataset.facts.get("file", dataset.facts.get("name"))
-    print(f"Run {run_name}: {MODEL_NAME}, seed {config.seed}, {device.type}, data {data_name}")
-    track_run(PROJECT, run_name, config, environment, lambda: train(config, dataset, device, run_name, environment))
+    seed_everything(config.seed, warn_only=config.determinism == "warn")
+    torch.set_num_threads(config.threads)  # how torch splits a sum between CPU threads changes its rounding
+    facts = environment_facts(dataset.facts) | {"torch": torch_facts(device)}
+    print(f"Run {run_name}: mlp, seed {config.seed}, {device.type}, {dataset.task} ({dataset.facts['task_reason']})")
+    report.start(PROJECT, run_name, asdict(config), facts)
+    try:
+        prepare, model, metrics, predictions = train(config, dataset, device)
+        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
+        image = report.picture(dataset.task, predictions)
+        report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
+    finally:
+        trackio.finish()
+    outputs = {
+        "predictions.csv": lambda path: predictions.to_csv(path, index=False),
+        # On the CPU, so that the weights load on any machine; the preprocessing takes raw rows to the network.
+        "model.pt": lambda path: torch.save({name: value.cpu() for name, value in model.state_dict().items()}, path),
+        "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
+        f"{image[0]}.png": lambda path: Image.fromarray(image[1]).save(path),
+    }
+    run_dir = save_run(run_name, manifest, outputs)
+    score = f"test {MAIN_METRIC[dataset.task]} {metrics[f'test_{MAIN_METRIC[dataset.task]}']:.4f}"
+    print(f"Outputs in {run_dir}: {score}, fingerprint {manifest['result']['fingerprint'][:12]}")
 
 
 if __name__ == "__main__":

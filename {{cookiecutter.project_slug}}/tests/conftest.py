@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -6,30 +7,40 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-# An edit of train.py that leaves one draw unseeded, to show that the reproducibility check catches it.
-UNSEEDED_EDIT = ("random_state=config.seed, n_jobs=-1", "random_state=int.from_bytes(os.urandom(4), 'big'), n_jobs=-1")
+# A smaller run: the same pipeline, store and fingerprints as a full one, in less time.
+FAST = {{ '{"EPOCHS": "5"}' if cookiecutter.framework == "pytorch" else '{"N_ESTIMATORS": "10"}' }}
 
 
-@pytest.fixture
-def run_training(tmp_path):
-    """Run train.py in a fresh Python process, with its outputs and TrackIO store in tmp_path."""
-
-    def run(**settings: str) -> subprocess.CompletedProcess:
-        env = {
-            **os.environ,
-            "PYTHONHASHSEED": "0",
-            "OUTPUT_DIR": str(tmp_path / "outputs"),
-            "TRACKIO_DIR": str(tmp_path / "trackio"),
-            "N_ESTIMATORS": "20",
-            **settings,
-        }
-        return subprocess.run(
-            [sys.executable, str(PROJECT_DIR / "train.py")], env=env, capture_output=True, text=True, timeout=300
-        )
-
-    return run
+def script_env(tmp_path: Path, settings: dict) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OUTPUT_DIR": str(tmp_path / "outputs"), **FAST, **settings}
+    return env | {"TRACKIO_DIR": str(tmp_path / "trackio")}
 
 
-def run_dirs(tmp_path: Path) -> list[Path]:
+def run_script(tmp_path: Path, script: str, *args: str, project_dir: Path = PROJECT_DIR, **settings: str):
+    """Run one of the project's scripts in a fresh process, with its outputs and TrackIO store in tmp_path."""
+    command = [sys.executable, str(project_dir / script), *args]
+    return subprocess.run(command, env=script_env(tmp_path, settings), capture_output=True, text=True, timeout=300)
+
+
+def runs(tmp_path: Path) -> list[Path]:
     outputs = tmp_path / "outputs"
-    return sorted(outputs.iterdir()) if outputs.exists() else []
+    return sorted(path for path in outputs.iterdir() if not path.name.startswith(".")) if outputs.exists() else []
+
+
+def manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory) -> Path:
+    """Two runs side by side, shared by the tests that only read what they left: `recorded`, as the project
+    is (OVERFIT_GAP=-1 makes any gap an alert), and `other-seed`, with SEED=1."""
+    tmp_path = tmp_path_factory.mktemp("recorded")
+    runs = {"recorded": {"OVERFIT_GAP": "-1"}, "other-seed": {"SEED": "1"}}
+    command = [sys.executable, str(PROJECT_DIR / "train.py")]
+    for name, settings in runs.items():
+        env = script_env(tmp_path, settings | {"RUN_NAME": name})
+        runs[name] = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for process in runs.values():
+        assert process.wait(timeout=300) == 0, process.stderr.read()
+    return tmp_path / "outputs"

@@ -1,44 +1,28 @@
-import json
-import sqlite3
+"""The run as TrackIO's own command line reads it back from the store."""
 
-from conftest import run_dirs
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 PROJECT = "{{ cookiecutter.project_slug }}"
 
 
-def query(tmp_path, sql: str) -> list:
-    with sqlite3.connect(tmp_path / "trackio" / f"{PROJECT}.db") as db:
-        return db.execute(sql).fetchall()
-
-
-def test_run_config_and_metrics_are_in_the_trackio_store(run_training, tmp_path):
-    result = run_training(SEED="7", OVERFIT_GAP="0")
+def trackio(store: Path, *args: str):
+    command = [str(Path(sys.executable).parent / "trackio"), "get", *args, "--project", PROJECT, "--json"]
+    result = subprocess.run(command, env={**os.environ, "TRACKIO_DIR": str(store)}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    [run_dir] = run_dirs(tmp_path)
-    run = run_dir.name
+    return json.loads(result.stdout)
 
-    [(config,)] = query(tmp_path, f"SELECT config FROM configs WHERE run_name = '{run}'")
-    config = json.loads(config)
-    assert config["seed"] == 7 and config["n_estimators"] == 20
 
-    curve = query(
-        tmp_path,
-        f"""SELECT step, json_extract(metrics, '$."test/accuracy"') FROM metrics
-            WHERE run_name = '{run}' AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL ORDER BY step""",
-    )
-    assert [step for step, _ in curve] == list(range(1, 11))
-    assert all(0 < accuracy <= 1 for _, accuracy in curve)
-
-    [(final, table, image)] = query(
-        tmp_path,
-        f"""SELECT json_extract(metrics, '$."final/test_accuracy"'), json_extract(metrics, '$.per_class'),
-            json_extract(metrics, '$.confusion_matrix') FROM metrics
-            WHERE run_name = '{run}' AND json_extract(metrics, '$."final/test_accuracy"') IS NOT NULL""",
-    )
-    assert final == json.loads((run_dir / "metrics.json").read_text())["test_accuracy"]
-    assert "precision" in table and "recall" in table and "f1" in table
-    assert "confusion_matrix" in image or "png" in image.lower()
-
-    # OVERFIT_GAP=0 makes any train-test gap an alert.
-    [(title, level)] = query(tmp_path, f"SELECT title, level FROM alerts WHERE run_name = '{run}'")
-    assert title == "Overfitting" and level.lower() == "warn"
+def test_the_run_config_curve_results_picture_and_alert_are_in_trackio(recorded):
+    store = recorded.parent / "trackio"
+    run = trackio(store, "run", "--run", "recorded")
+    assert run["config"]["seed"] == {{ cookiecutter.seed }} and run["config"]["environment"]["data"]["task"] == "classification"
+    assert {"train/accuracy", "results", "per_class", "manifest", "confusion_matrix"} <= set(run["metrics"])
+    curve = trackio(store, "metric", "--run", "recorded", "--metric", "train/accuracy")["values"]
+    assert [point["step"] for point in curve] == [1, 2, 3, 4, 5] and all(0 < point["value"] <= 1 for point in curve)
+    # OVERFIT_GAP=-1 makes any gap between train and test an alert.
+    [alert] = trackio(store, "alerts", "--run", "recorded")["alerts"]
+    assert alert["title"] == "Overfitting" and alert["level"].lower() == "warn"

@@ -1,65 +1,59 @@
-import json
-
+import numpy as np
 import pytest
-from conftest import run_dirs
+from conftest import manifest, run_script
+
+from config import Config, ConfigError, load_config
+from data import load_dataset
+from train import MAIN_METRIC, MODELS, build_model, scores
 
 
-def test_two_runs_give_identical_metrics_and_predictions(run_training, tmp_path):
-    for _ in range(2):
-        result = run_training()
-        assert result.returncode == 0, result.stderr
-    first, second = run_dirs(tmp_path)
-    for name in ("metrics.json", "predictions.csv"):
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
-    assert json.loads((first / "metrics.json").read_text())["test_accuracy"] > 0.8
+def test_a_run_records_its_result(recorded):
+    files = {path.name for path in (recorded / "recorded").iterdir()}
+    assert files == {"manifest.json", "metrics.json", "predictions.csv", "model.joblib", "confusion_matrix.png"}
+    assert manifest(recorded / "recorded")["result"]["metrics"]["test_accuracy"] > 0.8
 
 
-def test_another_seed_gives_other_predictions(run_training, tmp_path):
-    assert run_training(SEED="1").returncode == 0
-    assert run_training(SEED="2").returncode == 0
-    first, second = run_dirs(tmp_path)
-    assert (first / "predictions.csv").read_bytes() != (second / "predictions.csv").read_bytes()
+def test_another_seed_gives_another_model(recorded):
+    one, other = (manifest(recorded / name)["result"] for name in ("recorded", "other-seed"))
+    assert one["model_sha256"] != other["model_sha256"] and one["fingerprint"] != other["fingerprint"]
 
 
-@pytest.mark.parametrize("model_type", ["random_forest", "svm", "logistic_regression"])
-def test_every_model_trains(run_training, tmp_path, model_type):
-    result = run_training(MODEL_TYPE=model_type)
-    assert result.returncode == 0, result.stderr
-    [run_dir] = run_dirs(tmp_path)
-    assert run_dir.name.startswith(model_type)
-    assert {path.name for path in run_dir.iterdir()} >= {"metrics.json", "predictions.csv", "model.joblib"}
-
-
-def test_csv_data_with_its_target_column(run_training, tmp_path):
-    rows = ["x1,x2,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(60)]
-    (tmp_path / "toy.csv").write_text("\n".join(rows) + "\n")
-    result = run_training(DATA=str(tmp_path / "toy.csv"), TARGET="label")
-    assert result.returncode == 0, result.stderr
-    assert "toy.csv" in result.stdout
+@pytest.mark.parametrize("model_type", MODELS)
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_model_learns_every_task(model_type, task):
+    digits = load_dataset("", "target")
+    x, y = digits.features.iloc[:300], digits.target.iloc[:300]
+    if task == "regression":  # a quantity that the pixels decide, with a little noise
+        y = 2 * x["pixel_2_4"] + x["pixel_5_3"] + np.random.default_rng(0).random(300)
+    model = build_model(Config(model_type=model_type, n_estimators=10), task).fit(x[:200], y[:200])
+    score = scores(task, y[200:], model.predict(x[200:]))[MAIN_METRIC[task]]
+    assert score > 0.3, (model_type, task, score)  # a constant scores 0 (R²) or about 0.1 (accuracy)
 
 
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"MODEL_TYPE": "bogus"}, "MODEL_TYPE must be one of"),
-        ({"N_ESTIMATORS": "-5"}, "N_ESTIMATORS must be a positive whole number"),
-        ({"N_ESTIMATORS": "many"}, "N_ESTIMATORS must be a whole number"),
-        ({"TEST_SIZE": "1.5"}, "TEST_SIZE must be between 0 and 1"),
-        ({"DATA": "data/missing.csv"}, "DATA file 'data/missing.csv' does not exist"),
+        ({"N_ESTIMATORS": "-5"}, "N_ESTIMATORS must be 1 or more, got -5"),
+        ({"N_ESTIMATORS": "many"}, "N_ESTIMATORS must be a whole number, got 'many'"),
+        ({"MAX_DEPTH": "0"}, "MAX_DEPTH must be 1 or more, or None: 0"),
+        ({"TEST_SIZE": "1.5"}, "TEST_SIZE must be between 0 and 1, got 1.5"),
+        ({"TASK": "ranking"}, "TASK must be one of auto, classification, regression, got 'ranking'"),
     ],
 )
-def test_bad_settings_fail_clearly_and_leave_no_run(run_training, tmp_path, settings, message):
-    result = run_training(**settings)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f"error: {result.stderr.strip().removeprefix('error: ')}"]
-    assert message in result.stderr
-    assert run_dirs(tmp_path) == []
-    assert not (tmp_path / "trackio").exists() or not list((tmp_path / "trackio").glob("*.db"))
+def test_bad_settings_are_refused_with_what_is_wrong(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(settings)
 
 
-def test_missing_target_column_lists_the_columns(run_training, tmp_path):
-    (tmp_path / "toy.csv").write_text("a,b\n1,2\n3,4\n")
-    result = run_training(DATA=str(tmp_path / "toy.csv"), TARGET="label")
+def test_optional_numbers_take_none_or_a_number():
+    assert load_config({"MAX_DEPTH": "None"}).max_depth is None
+    assert load_config({"MAX_DEPTH": "4"}).max_depth == 4
+
+
+def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(tmp_path):
+    result = run_script(tmp_path, "train.py", MODEL_TYPE="bogus")
     assert result.returncode != 0
-    assert "TARGET column 'label' is not in" in result.stderr and "a, b" in result.stderr
-    assert run_dirs(tmp_path) == []
+    assert result.stderr.strip().splitlines() == [
+        "error: MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'"
+    ]
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "trackio").exists()

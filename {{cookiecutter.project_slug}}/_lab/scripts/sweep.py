@@ -12,13 +12,14 @@ python scripts/sweep.py status SWEEP_DIR
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 # Facts that `make` reads on the host for each run's manifest: every task gets the submitting host's.
-RUN_FACTS = ("GIT_COMMIT", "GIT_DIRTY", "GIT_DIFF_SHA256", "IMAGE", "IMAGE_HASH", "IMAGE_ID", "IMAGE_DIGEST")
+RUN_FACTS = ("GIT_COMMIT", "GIT_DIRTY", "GIT_DIFF_SHA256", "IMAGE", "IMAGE_ID", "IMAGE_DIGEST")
 
 SBATCH = """\
 #!/bin/bash
@@ -68,7 +69,11 @@ def grid(names: list[str], environ=os.environ) -> list[dict]:
 def plan(sweep_dir: Path, image: str, project_dir: str, runtime: str, names: list[str]) -> None:
     if sweep_dir.exists():
         sys.exit(f"error: sweep {sweep_dir.name} exists already: choose another name with SWEEP=")
-    names = [name for name in names if name != "RUN_NAME"]  # each task names its own run
+    # The settings of config.py among those given to make, in its order; each task names its own run.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from config import Config
+
+    names = [field.name.upper() for field in fields(Config) if field.name.upper() in names and field.name != "run_name"]
     tasks = grid(names)
     digest = os.environ.get("IMAGE_DIGEST", "")
     if runtime == "apptainer" and not digest:

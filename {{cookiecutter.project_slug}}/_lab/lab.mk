@@ -1,0 +1,33 @@
+# The lab tools, included by the Makefile: a registry, a shared TrackIO server, and Slurm sweeps (docs/lab.md).
+REGISTRY ?=## host:port[/path] of the registry that push and pull use
+HOST ?= 127.0.0.1## where the tracking server listens; 0.0.0.0 lets other machines in
+NETWORK ?=## a Docker network that train joins, e.g. the tracking server's
+SWEEP ?=## a sweep's name: for sweep (default: a new one) and sweep-status (default: the latest)
+RUNTIME ?= docker## what runs a sweep's tasks on the cluster: docker, podman or apptainer
+SBATCH_FLAGS ?=## more flags for sbatch, e.g. --partition=gpu --time=1:00:00
+DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK))
+.PHONY: push pull tracking-server tracking-server-stop sweep sweep-status
+
+train: lab-check-token
+lab-check-token:
+	@test -z "$(TRACKIO_SERVER_URL)" -o -n "$$TRACKIO_WRITE_TOKEN" || { echo "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... (make tracking-server prints it)" >&2; exit 2; }
+push: ## [host] push the image to REGISTRY, tagged with its content hash and the git commit
+	@scripts/registry.sh check push "$(REGISTRY)"
+	@$(MAKE) --no-print-directory image
+	@scripts/registry.sh push $(IMAGE) "$(REGISTRY)"
+pull: ## [host] pull this project's image from REGISTRY instead of building it
+	@scripts/registry.sh pull $(IMAGE) "$(REGISTRY)"
+	@mkdir -p .make && touch $(STAMP)
+tracking-server: image ## [container] a shared TrackIO server on http://$(HOST):$(PORT), in the background
+	@scripts/tracking-server.sh $(PROJECT) $(IMAGE) $(HOST) $(PORT)
+tracking-server-stop: ## [host] stop the tracking server (its runs stay in .trackio/server/)
+	scripts/docker.sh stop $(PROJECT)-tracking
+sweep: image ## [host] a Slurm job array over every combination of the values given, e.g. SEED="1 2 3"
+	@command -v sbatch >/dev/null || { echo "error: make sweep submits to Slurm, and sbatch is not here: run it on the cluster's login node" >&2; exit 2; }
+	@sweep=sweeps/$(or $(SWEEP),sweep-$$(date +%Y%m%d-%H%M%S)); \
+	$(IN_CONTAINER) $(IMAGE) python scripts/sweep.py plan "$$sweep" $(IMAGE) "$(CURDIR)" $(RUNTIME) \
+		$(foreach setting,$(filter %=%,$(MAKEOVERRIDES)),$(firstword $(subst =, ,$(setting)))) && \
+	sbatch --parsable $(SBATCH_FLAGS) "$$sweep/sweep.sbatch" >"$$sweep/job-id" && \
+	echo "Submitted as Slurm job $$(cat "$$sweep/job-id"); make sweep-status SWEEP=$${sweep#sweeps/} follows it."
+sweep-status: ## [host] how the tasks of SWEEP are doing, with the log of each failed one
+	@python3 scripts/sweep.py status "sweeps/$(or $(SWEEP),$$(ls -t sweeps 2>/dev/null | head -1))"

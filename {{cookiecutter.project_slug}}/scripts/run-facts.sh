@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The facts of a run that only the host knows, as an env file for `docker run --env-file`: the image has no
+# git, nor its own ID. manifest.py records them. Usage: scripts/run-facts.sh [IMAGE]
+set -uo pipefail
+[[ -z "${1:-}" ]] || "${DOCKER:-docker}" image inspect --format "IMAGE=$1
+IMAGE_ID={{.Id}}
+IMAGE_DIGEST={{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}" "$1" 2>/dev/null
+git rev-parse --verify --quiet HEAD >/dev/null 2>&1 || exit 0
+echo "GIT_COMMIT=$(git rev-parse HEAD)"
+echo "GIT_DIRTY=$([[ -n "$(git status --porcelain)" ]] && echo true || echo false)"
+echo "GIT_DIFF_SHA256=$(git diff HEAD | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"
