@@ -19,6 +19,10 @@ UNDER_CRUFT = "_commit" in ANSWERS
 OPTIONAL_PATHS = {
     "include_github_actions": [".github"],
 }
+# Lines of shared files that belong to an option, removed when the option is off.
+OPTIONAL_LINES = {
+    "include_lab_tools": {".gitignore": ["sweeps/"], ".dockerignore": ["sweeps/"]},
+}
 # Folders laid out like the project root, whose files replace or join the project's when their option is on.
 OVERLAYS = {"_pytorch": ("framework", "pytorch"), "_lab": ("include_lab_tools", "yes")}
 
@@ -36,6 +40,11 @@ def remove_unused_options() -> None:
         if ANSWERS[option] == "no":
             for relative_path in paths:
                 remove(relative_path)
+    for option, files in OPTIONAL_LINES.items():
+        if ANSWERS[option] == "no":
+            for name, unused in files.items():
+                lines = (PROJECT / name).read_text().splitlines(keepends=True)
+                (PROJECT / name).write_text("".join(line for line in lines if line.strip() not in unused))
 
 
 def apply_overlays() -> None:

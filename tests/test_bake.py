@@ -18,13 +18,19 @@ OPTIONS = {
     for key, values in json.loads((REPO / "cookiecutter.json").read_text()).items()
     if isinstance(values, list) and not key.startswith("_")
 }
-# default_model shapes only the scikit-learn project: with pytorch, one of its values is enough.
+# Every combination of the options that shape the project's files, with default_model only for scikit-learn;
+# python_version and init_git, which touch one line each, take turns across them.
+SHAPING = ("framework", "default_model", "include_lab_tools", "include_github_actions")
 MATRIX = [
-    answers
-    for answers in (dict(zip(OPTIONS, values, strict=True)) for values in itertools.product(*OPTIONS.values()))
-    if answers["framework"] == "scikit-learn" or answers["default_model"] == OPTIONS["default_model"][0]
+    dict(zip(SHAPING, values, strict=True))
+    | {key: OPTIONS[key][index % len(OPTIONS[key])] for key in ("python_version", "init_git")}
+    for index, values in enumerate(
+        combination
+        for combination in itertools.product(*(OPTIONS[key] for key in SHAPING))
+        if combination[0] == "scikit-learn" or combination[1] == OPTIONS["default_model"][0]
+    )
 ]
-JINJA_MARKERS = re.compile(r"{{|}}|{%|%}|{#|#}")
+JINJA_MARKERS = re.compile(r"\{\{ ?cookiecutter|\{%|%\}|\{#")
 
 DEFAULT_FILES = {
     ".cruft.json",
@@ -38,25 +44,27 @@ DEFAULT_FILES = {
     "config.py",
     "data.py",
     "data/.gitkeep",
+    "docs/data.md",
+    "docs/docker.md",
+    "docs/reproducibility.md",
     "manifest.py",
-    "report.py",
     "pyproject.toml",
+    "report.py",
     "requirements.txt",
     "scripts/docker.sh",
-    "scripts/image-size.sh",
-    "settings.py",
-    "scripts/registry.sh",
-    "scripts/sweep.py",
-    "scripts/tracking-server.sh",
+    "scripts/lock.sh",
+    "scripts/run-facts.sh",
     "seeding.py",
     "tests/conftest.py",
+    "tests/test_data.py",
     "tests/test_reproducibility.py",
-    "tests/test_seeding.py",
     "tests/test_tracking.py",
     "tests/test_train.py",
     "train.py",
     "verify.py",
 }
+LAB_FILES = {"lab.mk", "docs/lab.md", "scripts/registry.sh", "scripts/sweep.py", "scripts/tracking-server.sh"}
+LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
 
 
 def project_files(project: Path) -> set[str]:
@@ -73,19 +81,32 @@ def test_default_bake_has_exactly_the_expected_files(tmp_path):
     assert project_files(bake(tmp_path)) == DEFAULT_FILES
 
 
+def test_the_lab_tools_add_their_files_targets_and_section(tmp_path):
+    project = bake(tmp_path, include_lab_tools="yes")
+    assert project_files(project) == DEFAULT_FILES | LAB_FILES
+    targets = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True).stdout
+    assert all(f"  {target} " in targets for target in ("push", "pull", "tracking-server", "sweep", "sweep-status"))
+    assert "[docs/lab.md](docs/lab.md)" in (project / "README.md").read_text()
+
+
 @pytest.mark.parametrize("answers", MATRIX, ids=ids)
 def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     project = bake(tmp_path, **answers)
-    for name in project_files(project):
-        text = (project / name).read_text()
-        # Only the Makefile's `{{.Size}}`-free Go templates in scripts/ may look like Jinja.
+    files = project_files(project)
+    for name in files:
+        # Only the Go templates of `docker inspect --format` in scripts/ may look like Jinja.
         if not name.startswith("scripts/"):
-            assert not JINJA_MARKERS.search(text), f"unrendered Jinja in {name}"
-    for command in ([ruff, "check", "."], [ruff, "format", "--check", "."]):
+            assert not JINJA_MARKERS.search((project / name).read_text()), f"unrendered Jinja in {name}"
+    for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--no-cache", "--check", "."]):
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
     assert (project / ".github").exists() == (answers["include_github_actions"] == "yes")
     assert (project / ".git").exists() == (answers["init_git"] == "yes")
+    assert (files >= LAB_FILES) == (answers["include_lab_tools"] == "yes")
+    if answers["include_lab_tools"] == "no":
+        assert not LAB_FILES & files
+        for name in files - {".cruft.json"}:
+            assert not LAB_WORDS.search((project / name).read_text()), f"a lab tool is mentioned in {name}"
     if answers["framework"] == "scikit-learn":
         assert f'"{answers["default_model"]}"' in (project / "config.py").read_text()
     assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,8 +18,9 @@ from conftest import DOCKER, REPO, bake
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "my_project"
+PROJECT = "repro_e2e"  # a name of its own: the tests remove this project's images, and no one else's
 SCREENSHOT = REPO / "build" / "dashboard.png"
+DOCS_DOCKER = (REPO / "{{cookiecutter.project_slug}}" / "docs" / "docker.md").read_text()
 NON_ROOT_UID = 4321
 
 
@@ -56,8 +58,8 @@ class Project:
         return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=300)
 
     def image(self) -> str:
-        [stamp] = (self.path / ".make").iterdir()
-        return f"{PROJECT}:{stamp.name.removeprefix('image-')}"
+        [stamp] = (self.path / ".make").glob("image-*")
+        return f"{self.path.name}:{stamp.name.removeprefix('image-')}"
 
     def runs(self) -> list[Path]:
         return sorted(
@@ -83,7 +85,7 @@ def order_times(project: Path, edited: str) -> None:
 
 def built(result: subprocess.CompletedProcess) -> bool:
     """Whether make ran `docker build`: its recipe announces it, and BuildKit's progress shows it ran."""
-    return f"Building {PROJECT}:" in result.stdout and "load build definition" in (result.stderr or "")
+    return re.search(r"^Building \S+:", result.stdout, re.M) is not None and "load build definition" in result.stderr
 
 
 def socket_group_id() -> int:
@@ -98,7 +100,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    path = bake(tmp_path_factory.mktemp("e2e"), init_git="yes")
+    path = bake(tmp_path_factory.mktemp("e2e"), project_name="Repro E2E", init_git="yes")
     # Things that must never reach the image.
     (path / ".env").write_text("SECRET=do-not-ship\n")
     (path / "outputs" / "old-run").mkdir(parents=True)
@@ -142,6 +144,8 @@ def test_training_twice_gives_the_same_results_on_the_host(project):
     first, second = project.runs()[-2:]
     for name in ("metrics.json", "predictions.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+    results = [json.loads((run / "manifest.json").read_text())["result"] for run in (first, second)]
+    assert results[0]["model_sha256"] == results[1]["model_sha256"]
     for path in [first, *first.iterdir(), project.path / ".trackio" / f"{PROJECT}.db"]:
         assert path.stat().st_uid == os.getuid(), path
 
@@ -154,14 +158,10 @@ def test_manifest_names_the_commit_and_the_image(project):
         "diff_sha256": None,
     }
     image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
-    content_hash = project.image().split(":")[1]
-    assert manifest["image"] == {
-        "local": False,
-        "tag": project.image(),
-        "id": image_id,
-        "content_hash": content_hash,
-        "digest": None,  # never pushed
-    }
+    assert manifest["image"] == {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed
+    assert project.image().endswith(
+        f"-linux-{manifest['machine'].replace('x86_64', 'amd64').replace('aarch64', 'arm64')}"
+    )
     assert manifest["python"].startswith("3.11")
 
 
@@ -186,6 +186,30 @@ def test_make_verify_and_reproduce_pass_in_the_container(project):
     assert f"OK: run {run} reproduced" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("data", "target", "task"),
+    [
+        (
+            "island,bill_mm,species\n" + "".join(f"{'ab'[i % 2]},{i % 7 or ''},{'xy'[i % 2]}\n" for i in range(60)),
+            "species",
+            "classification",
+        ),
+        (
+            "x;group;weight\n" + "".join(f"{i % 9};{'ab'[i % 2]};{i % 9 * 2},{i % 3}\n" for i in range(60)),
+            "weight",
+            "regression",
+        ),
+    ],
+    ids=["text-and-empty-cells", "semicolons-and-a-numeric-target"],
+)
+def test_your_own_csv_trains_and_verifies_in_the_container(project, data, target, task):
+    (project.path / "data" / f"{task}.csv").write_text(data)
+    settings = [f"DATA=data/{task}.csv", f"TARGET={target}", "N_ESTIMATORS=10"]
+    assert f"{task} (" in project.make("train", *settings).stdout
+    assert json.loads((project.runs()[-1] / "manifest.json").read_text())["data"]["task"] == task
+    assert "reproduced bit-identical" in project.make("verify", *settings).stdout
+
+
 def test_model_type_switches_without_rebuild(project):
     result = project.make("train", "MODEL_TYPE=svm")
     assert not built(result)
@@ -195,7 +219,7 @@ def test_model_type_switches_without_rebuild(project):
 def test_a_bad_setting_fails_in_the_container_with_one_line(project):
     result = project.make("train", "N_ESTIMATORS=-3", check=False)
     assert result.returncode != 0
-    assert "error: N_ESTIMATORS must be a positive whole number, got -3" in result.stderr
+    assert "error: N_ESTIMATORS must be 1 or more, got -3" in result.stderr
 
 
 def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
@@ -222,7 +246,17 @@ def test_pip_installs_the_same_environment_as_uv(project):
     project.make("train", "N_ESTIMATORS=10")
     with_uv = json.loads((project.runs()[-1] / "manifest.json").read_text())
     dockerfile = (project.path / "Dockerfile").read_text()
-    project.edit("Dockerfile", dockerfile.replace("ARG INSTALLER=uv", "ARG INSTALLER=pip"))
+    # The recipe of docs/docker.md: pip's install step instead of uv's, and no uv stage.
+    recipe = re.search(r"^RUN --mount=type=cache,target=/root/.cache/pip.*?requirements.txt$", DOCS_DOCKER, re.M | re.S)
+    with_pip = re.sub(
+        r"^RUN --mount=type=cache,target=/root/.cache/uv.*?VIRTUAL_ENV\"$",
+        recipe.group(),
+        dockerfile,
+        flags=re.M | re.S,
+    )
+    with_pip = re.sub(r"^FROM \$\{BASE_IMAGE\} AS uv\nRUN .*?\n", "", with_pip, flags=re.M)
+    assert " AS uv" not in with_pip and "/uv/bin/uv" not in with_pip and "pip install -r" in with_pip
+    project.edit("Dockerfile", with_pip)
     try:
         assert built(project.make("image"))
         project.make("train", "N_ESTIMATORS=10")
@@ -293,17 +327,16 @@ def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
 
 
 def test_an_image_over_its_budget_is_reported(project):
-    result = subprocess.run(
-        ["scripts/image-size.sh", project.image(), "10"],
-        cwd=project.path,
-        env=project.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0
+    dockerfile = (project.path / "Dockerfile").read_text()
+    project.edit("Dockerfile", dockerfile + "# over budget\n")
+    try:
+        result = project.make("image", "IMAGE_MAX_MB=10")
+    finally:
+        project.edit("Dockerfile", dockerfile)
     size_mb = int(project.docker("image", "inspect", "--format", "{{.Size}}", project.image()).stdout) // 1_000_000
-    assert f"Image {project.image()}: {size_mb} MB (budget 10 MB)" in result.stdout
+    assert f"Image {project.image()}: {size_mb} MB" in result.stdout
     assert "over its budget of 10 MB" in result.stderr
+    assert built(project.make("image"))
 
 
 def test_a_stopped_daemon_gets_a_clear_message(project):
@@ -408,9 +441,7 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
     finally:
         project.docker("stop", "--time", "5", container)
         output, _ = dashboard.communicate(timeout=60)
-    assert f"http://127.0.0.1:{port}/?project={PROJECT}" in output
-    assert f"Dashboard of project {PROJECT}" in output
-    assert project.runs()[-1].name in output.split("Runs:", 1)[1].splitlines()[0]
+    assert f"Dashboard of project {PROJECT}: http://127.0.0.1:{port}/?project={PROJECT}" in output
     assert project.docker("ps", "--quiet", "--filter", f"name={container}").stdout.strip() == ""
 
 

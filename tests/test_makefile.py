@@ -11,13 +11,18 @@ from test_docker_e2e import order_times
 
 FAKE_DOCKER = """\
 #!/usr/bin/env bash
-# Records each call; `image inspect` and `build` answer as FAKE_INSPECT / FAKE_BUILD say.
+# Records each call; `image inspect`, `build` and `run --gpus` answer as FAKE_INSPECT, FAKE_BUILD, FAKE_GPU say.
 echo "$*" >> "$FAKE_DOCKER_LOG"
 case "$1 $2" in
-  "image inspect") [[ "$*" == *--format* ]] && echo 123000000; exit "${FAKE_INSPECT:-0}" ;;
+  "image inspect") [[ "$*" == *--format* ]] || printf '[{\n  "Size": 123000000\n}]\n'; exit "${FAKE_INSPECT:-0}" ;;
   build*) echo "fake build progress" >&2; exit "${FAKE_BUILD:-0}" ;;
+  run*) if [[ "$*" == *--gpus* && -z "${FAKE_GPU:-}" ]]; then
+      echo 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].' >&2
+      exit 125
+    fi ;;
 esac
 """
+TAG = re.compile(r"--tag (my_project:([0-9a-f]{12})-linux-(amd64|arm64)) ")
 
 
 class Project:
@@ -27,16 +32,17 @@ class Project:
         self.env = {**os.environ, "DOCKER": str(fake_bin / "docker"), "FAKE_DOCKER_LOG": str(self.log)}
 
     def make(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """make with these arguments (settings such as SEED=7 among them), and these environment variables."""
         self.log.write_text("")
         return subprocess.run(
             ["make", *args], cwd=self.path, env={**self.env, **env}, capture_output=True, text=True, timeout=60
         )
 
-    def calls(self) -> list[str]:
-        return self.log.read_text().splitlines()
+    def calls(self, command: str = "") -> list[str]:
+        return [call for call in self.log.read_text().splitlines() if call.startswith(command)]
 
     def builds(self) -> list[str]:
-        return [call for call in self.calls() if call.startswith("build")]
+        return self.calls("build")
 
     def stamps(self) -> list[str]:
         stamp_dir = self.path / ".make"
@@ -46,41 +52,45 @@ class Project:
         order_times(self.path, name)
 
 
-@pytest.fixture
-def project(tmp_path):
+def fake_project(tmp_path: Path, **answers: str) -> Project:
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     (fake_bin / "docker").write_text(FAKE_DOCKER)
     (fake_bin / "docker").chmod(0o755)
-    project = Project(bake(tmp_path), fake_bin)
+    return Project(bake(tmp_path, **answers), fake_bin)
+
+
+@pytest.fixture
+def project(tmp_path):
+    project = fake_project(tmp_path)
     assert project.make("image").returncode == 0
     assert len(project.builds()) == 1
     return project
 
 
-def test_first_image_builds_and_tags_with_a_content_hash(project):
+def test_first_image_builds_and_tags_with_a_content_hash_and_the_platform(project):
     project.make("clean")
     result = project.make("image")
     [build] = project.builds()
-    assert "--tag my_project:" in build and ":latest" not in build
-    tag = build.split("--tag ")[1].split()[0]
-    assert len(tag.split(":")[1]) == 12
-    assert project.stamps() == [f"image-{tag.split(':')[1]}"]
-    assert "Image my_project" in result.stdout
+    image, content_hash, _ = TAG.search(build).groups()
+    assert f"--platform linux/{TAG.search(build).group(3)}" in build and ":latest" not in build
+    assert project.stamps() == [f"image-{image.split(':')[1]}"]
+    assert f"Image {image} is up to date." in result.stdout and "Image my_project" in result.stdout
+    assert len(content_hash) == 12
 
 
 def test_no_op_runs_no_build(project):
     result = project.make("image")
     assert result.returncode == 0
     assert project.builds() == []
-    assert any(call.startswith("image inspect") for call in project.calls())
+    assert project.calls("image inspect")
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "Dockerfile"])
-def test_touching_a_dependency_file_builds(project, name):
+def test_touching_a_dependency_file_without_changing_it_builds_nothing(project, name):
     project.touch(name)
     project.make("image")
-    assert len(project.builds()) == 1
+    assert project.builds() == []
 
 
 def test_editing_a_dependency_changes_the_tag(project):
@@ -93,9 +103,17 @@ def test_editing_a_dependency_changes_the_tag(project):
     assert project.stamps() != [old_stamp] and len(project.stamps()) == 1
 
 
+def test_another_platform_has_its_own_tag_and_stamp(project):
+    [native] = project.stamps()
+    project.make("image", "PLATFORM=linux/arm64")
+    [build] = project.builds()
+    assert "--platform linux/arm64" in build and TAG.search(build).group(1).endswith("-linux-arm64")
+    assert project.stamps() == [f"{native.rsplit('-', 1)[0]}-arm64"] != [native]
+
+
 def test_editing_code_does_not_build(project):
-    project.touch("train.py")
     (project.path / "train.py").write_text((project.path / "train.py").read_text() + "\n# an edit\n")
+    project.touch("train.py")
     project.make("image")
     assert project.builds() == []
 
@@ -106,7 +124,7 @@ def test_a_missing_image_is_rebuilt(project):
 
 
 def test_a_failing_build_leaves_no_stamp(project):
-    project.touch("requirements.txt")
+    (project.path / "requirements.txt").write_text("six==1.17.0\n")
     result = project.make("image", FAKE_BUILD="1")
     assert result.returncode != 0
     assert project.stamps() == []
@@ -115,31 +133,40 @@ def test_a_failing_build_leaves_no_stamp(project):
     assert len(project.stamps()) == 1
 
 
-def test_train_passes_config_and_runs_as_the_calling_user(project):
-    project.make("train", SEED="7", MODEL_TYPE="svm")
-    [run] = [call for call in project.calls() if call.startswith("run")]
-    assert f"--user {os.getuid()}:{os.getgid()}" in run
-    assert "-e SEED" in run and "-e MODEL_TYPE" in run
-    assert f"-v {project.path}:/app" in run
+def test_a_requirements_in_is_locked_before_the_build(project):
+    (project.path / "requirements.in").write_text((project.path / "requirements.txt").read_text())
+    project.touch("requirements.in")
+    assert project.make("image").returncode == 0
+    [lock_stage] = project.builds()  # the fake lock leaves requirements.txt as it was: no image to build
+    assert "--target uv --tag my_project-uv" in lock_stage
+    [lock] = project.calls("run")
+    assert "uv pip compile" in lock and "--generate-hashes" in lock and "my_project-uv" in lock
+    assert project.make("image").returncode == 0 and project.builds() == []  # locked already: nothing to do
+
+
+def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(project):
+    project.make("train", "SEED=7", "MODEL_TYPE=svm", OTHER_SETTING="from-the-environment")
+    [run] = project.calls("run")
+    assert f"--user {os.getuid()}:{os.getgid()}" in run and "-e HOME=/tmp" in run
+    assert "-e SEED" in run and "-e MODEL_TYPE" in run and "OTHER_SETTING" not in run
+    assert f"-v {project.path}:/app" in run and "--env-file /dev/fd/" in run
     assert "--gpus" not in run
     assert project.builds() == []
 
 
-def test_gpu_adds_all_gpus(project, tmp_path):
-    # The fake `docker info` says nothing of nvidia, so the GPU check must stop the run first.
-    result = project.make("train", GPU="1")
+def test_gpu_adds_all_gpus_or_says_what_is_missing(project):
+    result = project.make("train", "GPU=1")
     assert result.returncode != 0
-    assert "GPU=1 needs a GPU runtime" in result.stderr
-    fake = Path(project.env["DOCKER"])
-    fake.write_text(FAKE_DOCKER.replace("case", '[[ $1 == info ]] && echo "Runtimes: nvidia runc"\ncase', 1))
-    project.make("train", GPU="1")
-    [run] = [call for call in project.calls() if call.startswith("run")]
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: GPU=1 needs a GPU runtime in Docker")
+    project.make("train", "GPU=1", FAKE_GPU="1")
+    [run] = project.calls("run")
     assert "--gpus all" in run
 
 
 def test_dashboard_is_published_on_localhost_only(project):
-    project.make("dashboard", PORT="7999")
-    [run] = [call for call in project.calls() if call.startswith("run")]
+    project.make("dashboard", "PORT=7999")
+    [run] = project.calls("run")
     assert "-p 127.0.0.1:7999:7860" in run
     assert "--host 0.0.0.0" in run
 
@@ -157,12 +184,12 @@ def test_clean_keeps_outputs_and_runs(project):
 def test_help_lists_every_target_and_variable(project):
     result = project.make()
     makefile = (project.path / "Makefile").read_text()
-    targets = re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE)
-    assert len(targets) >= 8
-    for target in targets:
+    for target in re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE):
         assert f"  {target} " in result.stdout, target
-    for variable in ("PORT", "GPU", "BASE_IMAGE", "IMAGE_MAX_MB", "SEED", "MODEL_TYPE", "N_ESTIMATORS"):
-        assert variable in result.stdout
+    for variable in ("PORT", "GPU", "RUN", "PLATFORM", "BASE_IMAGE", "IMAGE_MAX_MB", "BUILD_FLAGS"):
+        assert f"  {variable} " in result.stdout, variable
+    assert "(now: linux/amd64)" in result.stdout or "(now: linux/arm64)" in result.stdout
+    assert "field of config.py in capitals" in result.stdout
     assert project.calls() == []
 
 
@@ -175,8 +202,10 @@ FRIENDLY_ERRORS = {
     ),
     "Bind for 127.0.0.1:7860 failed: port is already allocated": "PORT=7861",
     'failed to compute cache key: "/requirements.txt": not found': ".dockerignore",
-    "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.": "make lock",
-    "ERROR: No matching distribution found for nonexistent-package==0.0.1": "cannot be installed",
+    "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.": "docs/docker.md",
+    "No solution found when resolving dependencies: nonexistent-package==0.0.1": "cannot be installed",
+    'could not select device driver "" with capabilities: [[gpu]]': "NVIDIA Container Toolkit",
+    'Conflict. The container name "/my_project-dashboard" is already in use by container': "docker stop",
 }
 
 
@@ -198,22 +227,23 @@ def test_common_docker_failures_get_one_plain_sentence(tmp_path, docker_says, we
     assert docker_says in result.stderr  # Docker's own words stay visible above ours
 
 
-def test_docker_not_installed_says_so(tmp_path):
-    baked = bake(tmp_path)
+@pytest.mark.parametrize("docker", ["no-such-docker", "/no/such/docker"])
+def test_docker_not_installed_says_so(tmp_path, docker):
     result = subprocess.run(
-        [baked / "scripts/docker.sh", "info"],
-        env={**os.environ, "DOCKER": "no-such-docker"},
+        [bake(tmp_path) / "scripts/docker.sh", "info"],
+        env={**os.environ, "DOCKER": docker},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 127
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "Docker is not installed" in result.stderr and "make train-local" in result.stderr
+    [shell_says, we_say] = result.stderr.strip().splitlines()
+    assert docker in shell_says
+    assert we_say.startswith("error: Docker is not installed") and "make train-local" in we_say
 
 
 def test_image_over_budget_warns(project):
-    project.touch("Dockerfile")
-    result = project.make("image", IMAGE_MAX_MB="100")
+    (project.path / "Dockerfile").write_text((project.path / "Dockerfile").read_text() + "# changed\n")
+    result = project.make("image", "IMAGE_MAX_MB=100")
     assert result.returncode == 0
     assert "123 MB" in result.stdout
     assert "over its budget of 100 MB" in result.stderr

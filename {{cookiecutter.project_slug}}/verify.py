@@ -12,9 +12,9 @@ from manifest import output_dir
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 # Facts that may change a result, and that a reproduction warns about when they changed.
-DRIFT_KEYS = ("code", "image", "python", "machine", "platform", "packages", "data", "hash_seed", "torch")
+DRIFT_KEYS = ("code", "image", "python", "machine", "platform", "packages", "data", "hash_seed", "device")
 # Where these agree, a run must give the very same model; elsewhere, only the same predictions.
-SAME_MACHINE_KEYS = ("machine", "python", "packages", "torch")
+SAME_MACHINE_KEYS = ("machine", "python", "packages", "device")
 
 
 def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:

@@ -1,4 +1,4 @@
-# The lab tools, included by the Makefile: a registry, a shared TrackIO server, and Slurm sweeps (docs/lab.md).
+# The lab tools, included by the Makefile (as every *.mk file beside it): a registry, a shared TrackIO server, and Slurm sweeps (docs/lab.md).
 REGISTRY ?=## host:port[/path] of the registry that push and pull use
 HOST ?= 127.0.0.1## where the tracking server listens; 0.0.0.0 lets other machines in
 NETWORK ?=## a Docker network that train joins, e.g. the tracking server's
@@ -26,7 +26,7 @@ sweep: image ## [host] a Slurm job array over every combination of the values gi
 	@command -v sbatch >/dev/null || { echo "error: make sweep submits to Slurm, and sbatch is not here: run it on the cluster's login node" >&2; exit 2; }
 	@sweep=sweeps/$(or $(SWEEP),sweep-$$(date +%Y%m%d-%H%M%S)); \
 	$(IN_CONTAINER) $(IMAGE) python scripts/sweep.py plan "$$sweep" $(IMAGE) "$(CURDIR)" $(RUNTIME) \
-		$(foreach setting,$(filter %=%,$(MAKEOVERRIDES)),$(firstword $(subst =, ,$(setting)))) && \
+		$(SETTINGS) && \
 	sbatch --parsable $(SBATCH_FLAGS) "$$sweep/sweep.sbatch" >"$$sweep/job-id" && \
 	echo "Submitted as Slurm job $$(cat "$$sweep/job-id"); make sweep-status SWEEP=$${sweep#sweeps/} follows it."
 sweep-status: ## [host] how the tasks of SWEEP are doing, with the log of each failed one

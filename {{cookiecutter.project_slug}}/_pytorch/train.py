@@ -58,12 +58,12 @@ def choose_device(setting: str) -> torch.device:
     return torch.device("cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu")
 
 
-def torch_facts(device: torch.device) -> dict:
+def device_facts(device: torch.device) -> dict:
     """What the network ran on and with: GPU results depend on the GPU and its libraries."""
     return {
-        "device": device.type,
+        "type": device.type,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "version": torch.__version__,
+        "torch": torch.__version__,
         "cuda": torch.version.cuda,  # None in a CPU-only build of torch
         "cudnn": torch.backends.cudnn.version(),
         "cpu_threads": torch.get_num_threads(),  # CPU sums may round differently with another thread count
@@ -150,7 +150,7 @@ def main() -> None:
     # Before anything touches CUDA: seeding checks that cuBLAS will start deterministic.
     seed_everything(config.seed, warn_only=config.determinism == "warn")
     torch.set_num_threads(config.threads)  # how torch splits a sum between CPU threads changes its rounding
-    facts = environment_facts(dataset.facts) | {"torch": torch_facts(device)}
+    facts = environment_facts(dataset.facts) | {"device": device_facts(device)}
     print(f"Run {run_name}: mlp, seed {config.seed}, {device.type}, {dataset.task} ({dataset.facts['task_reason']})")
     report.start(PROJECT, run_name, asdict(config), facts)
     try:

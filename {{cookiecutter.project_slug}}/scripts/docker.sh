@@ -25,7 +25,7 @@ Cannot connect to the Docker daemon|Is the docker daemon running|error during co
 port is already allocated|address already in use~Port {port} is already in use on this machine: stop what uses it, or choose another, e.g. 'make dashboard PORT={next}'.
 is already in use by container~That container is already running: use it, or stop it with 'docker stop <name>' (the name is in the message above).
 COPY failed|failed to calculate checksum|failed to compute cache key.*not found~A file that the Dockerfile copies is not in the build context: check that it exists and that .dockerignore does not exclude it.
-do not match the hashes|hash mismatch~A downloaded package does not match its hash in requirements.txt: relock it (docs/dependencies.md), or check where your packages come from.
+do not match the hashes|hash mismatch~A downloaded package does not match its hash in requirements.txt: relock it (docs/docker.md), or check where your packages come from.
 No matching distribution|Could not find a version|not found in the package registry|No solution found~A package in requirements.txt cannot be installed: check its name and version (pip index versions <name>).
 buildx component is missing|BuildKit is enabled but~This docker client cannot do BuildKit builds: install the docker-buildx plugin, or point DOCKER= at a client that has it.
 pull access denied|failed to resolve source metadata|manifest unknown|dial tcp.*registry~The base image cannot be pulled: check your network, or build on a mirror, e.g. 'make image BASE_IMAGE=<mirror>/python:3.11-slim'.

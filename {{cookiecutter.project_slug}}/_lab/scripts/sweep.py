@@ -12,13 +12,13 @@ python scripts/sweep.py status SWEEP_DIR
 from __future__ import annotations
 
 import itertools
-from dataclasses import fields
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
-# Facts that `make` reads on the host for each run's manifest: every task gets the submitting host's.
+# The facts that scripts/run-facts.sh reads on the host for each run's manifest: every task gets the submitting host's.
 RUN_FACTS = ("GIT_COMMIT", "GIT_DIRTY", "GIT_DIFF_SHA256", "IMAGE", "IMAGE_ID", "IMAGE_DIGEST")
 
 SBATCH = """\

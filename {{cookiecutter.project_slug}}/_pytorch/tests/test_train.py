@@ -28,8 +28,8 @@ def test_a_run_records_its_model_and_where_it_ran(recorded):
     assert {"model.pt", "preprocessing.joblib", "confusion_matrix.png"} <= files
     record = manifest(recorded / "recorded")
     assert record["result"]["metrics"]["test_accuracy"] > 0.8
-    assert record["torch"]["device"] == ("cuda" if GPU else "cpu") and record["torch"]["version"] == torch.__version__
-    assert record["torch"]["deterministic_algorithms"] and not record["torch"]["determinism_warn_only"]
+    assert record["device"]["type"] == ("cuda" if GPU else "cpu") and record["device"]["torch"] == torch.__version__
+    assert record["device"]["deterministic_algorithms"] and not record["device"]["determinism_warn_only"]
 
 
 def test_another_seed_gives_other_weights(recorded):
