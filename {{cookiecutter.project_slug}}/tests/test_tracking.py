@@ -10,7 +10,7 @@ PROJECT = "{{ cookiecutter.project_slug }}"
 
 
 def trackio(store: Path, *args: str):
-    command = [str(Path(sys.executable).parent / "trackio"), "get", *args, "--project", PROJECT, "--json"]
+    command = [sys.executable, "-m", "trackio.cli", "get", *args, "--project", PROJECT, "--json"]
     result = subprocess.run(command, env={**os.environ, "TRACKIO_DIR": str(store)}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -16,7 +16,8 @@ needs_gpu = pytest.mark.skipif(not GPU, reason="no GPU here: the CUDA path is ch
 
 def run_python(script: str, **env: str | None) -> str:
     """A script in a fresh Python process in the project folder; returns what it prints. None unsets a variable."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), "PYTHONHASHSEED": "0", **env}
+    path = os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0", **env}
     env = {name: value for name, value in env.items() if value is not None}
     result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
