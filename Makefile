@@ -9,10 +9,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv test lint docker demo bench clean
+.PHONY: help venv test lint docker demo bench bench-waits clean
 
 help: ## list the targets
-	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(VENV)/installed ## a virtualenv with what the tests need
 
@@ -39,6 +39,9 @@ demo: venv docker ## bake the default project into build/demo, build its image a
 
 bench: venv docker ## build and run times of the generated project on this engine, into benchmarks/RESULTS.md
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_FLAGS)
+
+bench-waits: venv docker ## the student's waits (make train, verify, test), now and at an earlier commit, into benchmarks/WAITS.md
+	$(VENV)/bin/python benchmarks/waits.py $(BENCH_FLAGS)
 
 clean: ## remove the virtualenv and build products
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -322,7 +322,7 @@ def machine_facts(docker: str, repeat: int, load_before: float, load_after: floa
     memory_gib = int((proc_value("/proc/meminfo", "MemTotal") or "0").split()[0]) / 2**20
     engine = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True)
     dockerfile = (REPO / "{{cookiecutter.project_slug}}" / "Dockerfile").read_text()
-    uv_version = re.search(r"ARG UV_VERSION=(\S+)", dockerfile)
+    uv_version = re.search(r"uv==(\S+)", dockerfile)
     return [
         f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory: {memory_gib:.0f} GiB",

@@ -388,7 +388,8 @@ def wait_for_http(url: str, seconds: float = 90) -> int:
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
-    browser = shutil.which("chromium") or pytest.fail("chromium is not installed: apt-get install chromium")
+    found = (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+    browser = next(filter(None, found), None) or pytest.fail("chromium is not installed: apt-get install chromium")
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [
