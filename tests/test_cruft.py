@@ -1,6 +1,7 @@
 """Course staff fix the template; students receive the fix with `cruft update` and keep their own work."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,20 @@ def test_cruft_update_brings_a_fix_and_keeps_the_students_edit(tmp_path):
     assert train.read_text().endswith(STUDENT_EDIT)
     assert json.loads((project / ".cruft.json").read_text())["commit"] == git(template, "rev-parse", "HEAD").strip()
     assert cruft(project, "check").returncode == 0
+
+
+def test_a_project_baked_from_a_relative_path_can_be_updated(tmp_path):
+    """`cookiecutter .` and `cookiecutter ../template`, as the README shows, record where the template is."""
+    template = template_checkout(tmp_path / "template")
+    for cwd, argument in ((template, "."), (tmp_path, "template")):
+        output = tmp_path / f"out-{argument.strip('.') or 'dot'}"
+        subprocess.run(
+            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), argument],
+            cwd=cwd,
+            env={**os.environ, "PWD": str(cwd)},
+            check=True,
+            capture_output=True,
+        )
+        record = json.loads((output / "my_project" / ".cruft.json").read_text())
+        assert record["template"] == str(template) and record["commit"] == git(template, "rev-parse", "HEAD").strip()
+        assert cruft(output / "my_project", "check").returncode == 0

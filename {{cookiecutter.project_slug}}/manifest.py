@@ -10,6 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from PIL import Image
 from threadpoolctl import threadpool_info
 
 from config import ConfigError
@@ -63,7 +64,7 @@ def build_manifest(run_name: str, config: dict, facts: dict, metrics: dict, pred
     return {"run": run_name, "created": created, "seed": config["seed"], "config": config, **facts, "result": result}
 
 
-def save_run(run_name: str, manifest: dict, files: dict) -> Path:
+def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_files: dict) -> None:
     """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs/<run>/."""
     run_dir = output_dir() / run_name
     partial = run_dir.with_name(f".partial-{run_name}")
@@ -71,7 +72,9 @@ def save_run(run_name: str, manifest: dict, files: dict) -> Path:
     partial.mkdir(parents=True)
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
-    for name, write in files.items():
+    predictions.to_csv(partial / "predictions.csv", index=False)
+    Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
+    for name, write in model_files.items():
         write(partial / name)
     partial.rename(run_dir)
-    return run_dir
+    print(f"Outputs in {run_dir}, fingerprint {manifest['result']['fingerprint'][:12]}")

@@ -9,7 +9,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import trackio
-from PIL import Image
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
@@ -114,14 +113,9 @@ def main() -> None:
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
         trackio.finish()
-    outputs = {
-        "predictions.csv": lambda path: predictions.to_csv(path, index=False),
-        "model.joblib": lambda path: joblib.dump(model, path),
-        f"{image[0]}.png": lambda path: Image.fromarray(image[1]).save(path),
-    }
-    run_dir = save_run(run_name, manifest, outputs)
-    score = f"test {MAIN_METRIC[dataset.task]} {metrics[f'test_{MAIN_METRIC[dataset.task]}']:.4f}"
-    print(f"Outputs in {run_dir}: {score}, fingerprint {manifest['result']['fingerprint'][:12]}")
+    metric = MAIN_METRIC[dataset.task]
+    print(f"Test {metric}: {metrics[f'test_{metric}']:.4f}")
+    save_run(run_name, manifest, predictions, image, {"model.joblib": lambda path: joblib.dump(model, path)})
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import torch
 import trackio
-from PIL import Image
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
 from torch import nn
@@ -160,16 +159,15 @@ def main() -> None:
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
         trackio.finish()
-    outputs = {
-        "predictions.csv": lambda path: predictions.to_csv(path, index=False),
-        # On the CPU, so that the weights load on any machine; the preprocessing takes raw rows to the network.
-        "model.pt": lambda path: torch.save({name: value.cpu() for name, value in model.state_dict().items()}, path),
+    metric = MAIN_METRIC[dataset.task]
+    print(f"Test {metric}: {metrics[f'test_{metric}']:.4f}")
+    # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
+    weights = {name: value.cpu() for name, value in model.state_dict().items()}
+    model_files = {
+        "model.pt": lambda path: torch.save(weights, path),
         "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
-        f"{image[0]}.png": lambda path: Image.fromarray(image[1]).save(path),
     }
-    run_dir = save_run(run_name, manifest, outputs)
-    score = f"test {MAIN_METRIC[dataset.task]} {metrics[f'test_{MAIN_METRIC[dataset.task]}']:.4f}"
-    print(f"Outputs in {run_dir}: {score}, fingerprint {manifest['result']['fingerprint'][:12]}")
+    save_run(run_name, manifest, predictions, image, model_files)
 
 
 if __name__ == "__main__":
