@@ -34,6 +34,7 @@ JINJA_MARKERS = re.compile(r"\{\{ ?cookiecutter|\{%|%\}|\{#")
 
 DEFAULT_FILES = {
     ".cruft.json",
+    ".devcontainer/devcontainer.json",
     ".dockerignore",
     ".github/workflows/ci.yml",
     ".gitignore",

@@ -1,0 +1,176 @@
+"""The generated project's devcontainer, opened with the reference client (@devcontainers/cli), as VS Code and
+Codespaces open it: the project's own image, the same result as `make train`, and files that belong to the user."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, REPO, bake
+from test_docker_e2e import NON_ROOT_UID, free_port, post_json, socket_group_id, wait_for_http
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "repro_devcontainer"  # a name of its own: the tests remove this project's containers and images only
+CLI_VERSION = "0.89.0"
+# Kept between test sessions, as the torch virtualenv is; reinstalled when CLI_VERSION changes.
+CLI_DIR = REPO / "build" / "devcontainer-cli"
+ACCOUNT = "repro-developer"
+
+
+@pytest.fixture(scope="session")
+def devcontainer_cli() -> Path:
+    cli = CLI_DIR / "node_modules" / ".bin" / "devcontainer"
+    package = CLI_DIR / "node_modules" / "@devcontainers" / "cli" / "package.json"
+    if package.exists() and json.loads(package.read_text())["version"] == CLI_VERSION:
+        return cli
+    npm = shutil.which("npm") or pytest.fail("npm is not installed: apt-get install nodejs npm")
+    result = subprocess.run(
+        [npm, "install", "--prefix", str(CLI_DIR), "--no-audit", "--no-fund", f"@devcontainers/cli@{CLI_VERSION}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"cannot install @devcontainers/cli@{CLI_VERSION}:\n{result.stderr[-3000:]}"
+    return cli
+
+
+class Developer:
+    """Whoever opens the project: the suite's own user, or where the suite runs as root, an account whose uid is
+    not the image's 1000 (root's own files would stay root's, which the image's user may not write). The CLI needs
+    the account's name (`id -un`), so its passwd entry is mounted in a namespace of these commands only."""
+
+    def __init__(self, home: Path, project: Path, cli: Path):
+        self.home, self.project, self.cli = home, project, cli
+        self.uid = NON_ROOT_UID if os.getuid() == 0 else os.getuid()
+        # The CLI writes its build files under TMPDIR: here they go with the home.
+        self.env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "DOCKER": DOCKER, "DOCKER_BUILDKIT": "1"}
+        self.prefix = self._account() if os.getuid() == 0 else []
+
+    def _account(self) -> list[str]:
+        entries = {
+            "passwd": f"{ACCOUNT}:x:{self.uid}:{self.uid}::{self.home}:/bin/sh",
+            "group": f"{ACCOUNT}:x:{self.uid}:",
+        }
+        for name, entry in entries.items():
+            (self.home / name).write_text(Path("/etc", name).read_text() + entry + "\n")
+        mount = 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@"'
+        namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh"]
+        user = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", f"--groups={socket_group_id()}", "--"]
+        return [*namespace, str(self.home / "passwd"), str(self.home / "group"), *user]
+
+    def devcontainer(self, command: str, *args: str) -> list[str]:
+        # Debian's docker client does BuildKit builds, which the Dockerfile's RUN --mount needs.
+        return [str(self.cli), command, "--workspace-folder", str(self.project), "--docker-path", DOCKER, *args]
+
+    def run(self, *command: str) -> str:
+        """Run a command in the project, as this developer; its output."""
+        result = subprocess.run(
+            [*self.prefix, *command], cwd=self.project, env=self.env, capture_output=True, text=True, timeout=900
+        )
+        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result.stdout
+
+    def inside(self, *command: str) -> str:
+        """Run a command in the devcontainer, as `devcontainer exec` (VS Code's terminal) does."""
+        return self.run(*self.devcontainer("exec", *command))
+
+
+def docker(*args: str) -> list[str]:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=True).stdout.split()
+
+
+@pytest.fixture(scope="module")
+def opened(devcontainer_cli):
+    """The project, opened in its devcontainer by a developer: (developer, container id)."""
+    # A world-readable place, owned by the developer, as a home directory would be.
+    home = Path(tempfile.mkdtemp(prefix="repro-devcontainer-"))
+    home.chmod(0o755)
+    project = bake(home, project_name="Repro Devcontainer", dashboard_port=str(free_port()), init_git="yes")
+    try:
+        developer = Developer(home, project, devcontainer_cli)
+        subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
+        up = developer.run(*developer.devcontainer("up"))
+        outcome = json.loads(up.strip().splitlines()[-1])
+        assert outcome["outcome"] == "success", up
+        yield developer, outcome["containerId"]
+    finally:
+        containers = docker("ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}")
+        if containers:
+            docker("rm", "--force", *containers)
+        # The CLI's images: vsc-<folder>-<hash>, and the same with -uid, where the user takes the host's uid.
+        images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", f"reference=vsc-{PROJECT}-*")
+        if images:
+            docker("image", "rm", *set(images))
+        subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
+        shutil.rmtree(home)
+
+
+def manifest(project: Path, run: str) -> dict:
+    return json.loads((project / "outputs" / run / "manifest.json").read_text())
+
+
+def test_training_in_the_devcontainer_gives_what_make_train_gives(opened):
+    developer, _ = opened
+    settings = ["--remote-env", "N_ESTIMATORS=10", "--remote-env", "RUN_NAME=in-devcontainer"]
+    developer.inside(*settings, "python", "train.py")
+    developer.run("make", "train", "N_ESTIMATORS=10", "RUN_NAME=with-make")
+    inside, made = manifest(developer.project, "in-devcontainer"), manifest(developer.project, "with-make")
+    for key in ("fingerprint", "model_sha256"):
+        assert inside["result"][key] == made["result"][key], key
+    assert inside["packages"] == made["packages"] and inside["python"] == made["python"]
+    assert inside["hash_seed"] == made["hash_seed"] == "0"
+    run = developer.project / "outputs" / "in-devcontainer"
+    written = [run, *run.iterdir(), *(developer.project / ".trackio").rglob("*")]
+    assert {path.stat().st_uid for path in written} == {developer.uid}
+
+
+def test_the_devcontainer_runs_the_images_python_with_its_settings(opened):
+    developer, _ = opened
+    probe = "import os, sys; env = os.environ.get\n"
+    probe += "print(sys.executable, os.getcwd(), env('PYTHONHASHSEED'), env('TRACKIO_DIR'))"
+    dockerfile_seed = re.search(r"PYTHONHASHSEED=(\S+)", (developer.project / "Dockerfile").read_text()).group(1)
+    assert developer.inside("python", "-c", probe).split() == [
+        "/opt/venv/bin/python",
+        "/app",
+        dockerfile_seed,
+        "/app/.trackio",
+    ]
+
+
+def test_a_user_whose_uid_is_not_1000_writes_to_the_project(opened):
+    developer, container = opened
+    if developer.uid == 1000:
+        pytest.skip("the suite runs as uid 1000, the image's own: run it as root or as another user")
+    assert developer.inside("sh", "-c", "id -un; id -u; touch written-inside").split() == ["app", str(developer.uid)]
+    assert (developer.project / "written-inside").stat().st_uid == developer.uid != 1000
+    # The image's user takes the uid in an image of the CLI's own, on top of the project's.
+    image = docker("inspect", "--format", "{{.Config.Image}}", container)[0]
+    assert re.fullmatch(rf"vsc-{PROJECT}-[0-9a-f]+-uid", image)
+
+
+def test_the_dashboard_in_the_devcontainer_answers_on_the_projects_port(opened):
+    developer, container = opened
+    port = re.search(r"^PORT \?= (\d+)", (developer.project / "Makefile").read_text(), re.M).group(1)
+    assert docker("port", container) == ["7860/tcp", "->", f"127.0.0.1:{port}"]  # on 127.0.0.1, as `make dashboard`
+    show = ["trackio", "show", "--project", PROJECT, "--host", "0.0.0.0"]
+    dashboard = subprocess.Popen(
+        [*developer.prefix, *developer.devcontainer("exec", *show)],
+        cwd=developer.project,
+        env=developer.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for_http(base + "/") == 200
+        runs = {run["name"] for run in post_json(base + "/api/get_runs_for_project", {"project": PROJECT})["data"]}
+        assert {run.name for run in (developer.project / "outputs").iterdir()} <= runs
+    finally:
+        os.killpg(dashboard.pid, signal.SIGTERM)
+        dashboard.wait(timeout=60)
