@@ -152,8 +152,12 @@ def test_awkward_names_are_rendered_safely(tmp_path, name):
     assert not (tmp_path / "pwned").exists()
 
 
-def test_generated_projects_own_tests_pass(tmp_path):
-    project = bake(tmp_path)
+OWN_TESTS_BAKES = {"default": {}, "svm-lab": {"default_model": "svm", "include_lab_tools": "yes"}}
+
+
+@pytest.mark.parametrize("answers", OWN_TESTS_BAKES.values(), ids=OWN_TESTS_BAKES)
+def test_generated_projects_own_tests_pass(tmp_path, answers):
+    project = bake(tmp_path, **answers)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True
     )
