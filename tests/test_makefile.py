@@ -108,7 +108,33 @@ def test_another_platform_has_its_own_tag_and_stamp(project):
     project.make("image", "PLATFORM=linux/arm64")
     [build] = project.builds()
     assert "--platform linux/arm64" in build and TAG.search(build).group(1).endswith("-linux-arm64")
-    assert project.stamps() == [f"{native.rsplit('-', 1)[0]}-arm64"] != [native]
+    arm64 = f"{native.rsplit('-', 1)[0]}-arm64"
+    assert project.stamps() == sorted([native, arm64])  # each platform keeps its own
+    project.make("image")
+    assert project.builds() == []  # so going back to this machine's platform builds nothing
+
+
+def test_build_flags_always_build(project):
+    project.make("image", "BUILD_FLAGS=--no-cache")
+    [build] = project.builds()
+    assert "--no-cache" in build
+
+
+def test_run_facts_cover_uncommitted_and_untracked_changes(tmp_path):
+    project = bake(tmp_path, init_git="yes")
+
+    def facts() -> dict:
+        printed = subprocess.run(["scripts/run-facts.sh"], cwd=project, capture_output=True, text=True, check=True)
+        return dict(line.split("=", 1) for line in printed.stdout.splitlines())
+
+    clean = facts()
+    assert clean["GIT_DIRTY"] == "false" and len(clean["GIT_COMMIT"]) == 40
+    hashes = set()
+    for content in ("SECRET_TWEAK = 1\n", "SECRET_TWEAK = 2\n"):
+        (project / "features.py").write_text(content)
+        assert facts()["GIT_DIRTY"] == "true"
+        hashes.add(facts()["GIT_DIFF_SHA256"])
+    assert len(hashes) == 2 and clean["GIT_DIFF_SHA256"] not in hashes
 
 
 def test_editing_code_does_not_build(project):

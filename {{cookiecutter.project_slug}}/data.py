@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def preprocessing():
     )
 
 
-def load_dataset(path: str, target: str, task: str = "auto") -> Dataset:
+def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 0.2) -> Dataset:
     if path:
         frame = read_csv(Path(path))
         facts = {"file": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
@@ -49,11 +50,11 @@ def load_dataset(path: str, target: str, task: str = "auto") -> Dataset:
         frame = load_digits(as_frame=True).frame
         facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
     if target not in frame.columns:
-        raise DataError(f"TARGET column {target!r} is not in the data; its columns are: {', '.join(frame.columns)}")
+        raise DataError(f"TARGET {target!r} is not a column; the columns are {', '.join(map(repr, frame.columns))}")
     empty = frame[target].isna()
     if empty.all():
         raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
-    frame = frame[~empty]
+    frame = frame[~empty].infer_objects()  # a column of booleans with empty cells is booleans again
     infinite = [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]
     if infinite:
         raise DataError(f"columns {', '.join(infinite)} hold infinite values: replace them, or leave those cells empty")
@@ -63,11 +64,15 @@ def load_dataset(path: str, target: str, task: str = "auto") -> Dataset:
         print(f"Dropped column {name!r}: a different value in every row, as an identifier has")
     if not kept:
         raise DataError("the data has no feature columns besides TARGET and identifiers")
-    # Text, booleans and empty cells alike as Python objects, which the imputer and the encoder take.
-    features = frame[kept].astype({name: object for name in kept if kinds[name] == "category"})
+    # Categories as text, and empty cells as NaN, in Python objects: what the imputer and the encoder take.
+    text = {name: "str" for name in kept if kinds[name] == "category"}
+    features = frame[kept].astype(text).astype(dict.fromkeys(text, object))
     task, reason = choose_task(frame[target], task)
-    if task == "classification" and frame[target].nunique() < 2:
-        raise DataError(f"TARGET column {target!r} has only one class: classification needs two or more")
+    classes = frame[target].value_counts()  # each class goes to both the training and the test rows
+    if task == "classification" and (len(classes) < 2 or classes.min() < 2):
+        raise DataError(f"TARGET {target!r} needs 2 classes of 2 rows or more; the rarest: {classes.tail(3).to_dict()}")
+    if task == "classification" and min(test_size, 1 - test_size) * len(frame) < len(classes):
+        raise DataError(f"TEST_SIZE={test_size} leaves too few of the {len(frame)} rows for {len(classes)} classes")
     facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum()), "columns": kinds}
     return Dataset(features, frame[target], task, facts | {"task": task, "task_reason": reason})
 
@@ -81,13 +86,14 @@ def read_csv(path: Path) -> pd.DataFrame:
     if b"\0" in head or not head.strip():
         raise DataError(f"DATA file {name} " + ("is not text: export it as CSV" if head.strip() else "is empty"))
     header = head.decode(errors="replace").splitlines()[0]
-    separator = max(",;\t", key=header.count)  # spreadsheets in many countries write ; and decimal commas
+    separator = max(",;\t", key=header.count)  # spreadsheets in many countries write ;
     columns = next(csv.reader([header], delimiter=separator))
     if len(set(columns)) < len(columns):
         twice = sorted({column for column in columns if columns.count(column) > 1})
         raise DataError(f"DATA file {name} has more than one column named {', '.join(twice)}: rename them")
-    try:
-        frame = pd.read_csv(path, sep=separator, decimal="," if separator == ";" else ".")
+    comma_decimals = separator == ";" and re.search(rb"\d,\d", head)  # 3,5 as those spreadsheets write it
+    try:  # "?" marks an empty cell in many public data sets
+        frame = pd.read_csv(path, sep=separator, decimal="," if comma_decimals else ".", na_values="?")
     except ValueError as error:  # pandas' parse errors, and text that is not UTF-8
         raise DataError(f"DATA file {name} is not a readable UTF-8 CSV file: {error}") from None
     if frame.empty:

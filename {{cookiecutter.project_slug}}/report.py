@@ -23,9 +23,8 @@ def picture(task: str, predictions: pd.DataFrame) -> tuple[str, np.ndarray]:
     if task == "classification":
         matrix = confusion_matrix(true, predicted, labels=np.unique([*true, *predicted]))
         share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        return "confusion_matrix", np.kron(WHITE + share[..., None] * (BLUE - WHITE), np.ones((32, 32, 1))).astype(
-            np.uint8
-        )
+        cell = np.ones((max(512 // len(matrix), 1),) * 2 + (1,))  # about 512 pixels wide, whatever the classes
+        return "confusion_matrix", np.kron(WHITE + share[..., None] * (BLUE - WHITE), cell).astype(np.uint8)
     low, high = min(true.min(), predicted.min()), max(true.max(), predicted.max())
     x, y = (((values - low) / (high - low or 1) * 253 + 1).astype(int) for values in (true, predicted))
     pixels = np.full((256, 256, 3), 255, np.uint8)

@@ -76,8 +76,7 @@ def model_sha256(model) -> str:
 
 def train(config: Config, dataset: Dataset):
     """Split, fit along the learning curve, and score; returns the model, its metrics and test predictions."""
-    counts = dataset.target.value_counts()
-    stratify = dataset.target if dataset.task == "classification" and counts.min() >= 2 else None
+    stratify = dataset.target if dataset.task == "classification" else None  # every class in both parts
     split = {"test_size": config.test_size, "random_state": config.seed, "stratify": stratify}
     train_rows, test_rows = train_test_split(np.arange(len(dataset.target)), **split)
     x_train, y_train = dataset.features.iloc[train_rows], dataset.target.iloc[train_rows]
@@ -88,7 +87,7 @@ def train(config: Config, dataset: Dataset):
     metrics = {f"train_{metric}": scores(dataset.task, y_train, model.predict(x_train))[metric]}
     metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
-    predictions = pd.DataFrame({"row": test_rows, "true": y_test.to_numpy(), "predicted": predicted})
+    predictions = pd.DataFrame({"row": y_test.index, "true": y_test.to_numpy(), "predicted": predicted})
     return model, metrics, predictions
 
 
@@ -97,7 +96,7 @@ def main() -> None:
         config = load_config()
         if config.model_type not in MODELS:
             raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}")
-        dataset = load_dataset(config.data, config.target, config.task)
+        dataset = load_dataset(config.data, config.target, config.task, config.test_size)
         run_name = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
@@ -113,8 +112,7 @@ def main() -> None:
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
         trackio.finish()
-    metric = MAIN_METRIC[dataset.task]
-    print(f"Test {metric}: {metrics[f'test_{metric}']:.4f}")
+    print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
     save_run(run_name, manifest, predictions, image, {"model.joblib": lambda path: joblib.dump(model, path)})
 
 

@@ -11,8 +11,8 @@ from subprocess import DEVNULL, PIPE, Popen
 from manifest import output_dir
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
-# Facts that may change a result, and that a reproduction warns about when they changed.
-DRIFT_KEYS = ("code", "image", "python", "machine", "platform", "packages", "data", "hash_seed", "device")
+# Facts that may change a result, and that a reproduction warns about when they changed (not the host's kernel).
+DRIFT_KEYS = ("code", "image", "python", "machine", "packages", "data", "hash_seed", "device")
 # Where these agree, a run must give the very same model; elsewhere, only the same predictions.
 SAME_MACHINE_KEYS = ("machine", "python", "packages", "device")
 

@@ -5,7 +5,9 @@ NETWORK ?=## a Docker network that train joins, e.g. the tracking server's
 SWEEP ?=## a sweep's name: for sweep (default: a new one) and sweep-status (default: the latest)
 RUNTIME ?= docker## what runs a sweep's tasks on the cluster: docker, podman or apptainer
 SBATCH_FLAGS ?=## more flags for sbatch, e.g. --partition=gpu --time=1:00:00
-DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK))
+# The tracking server's address and token from your environment too: a token typed on make's command line stays in
+# your shell's history.
+DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK)) -e TRACKIO_SERVER_URL -e TRACKIO_WRITE_TOKEN
 .PHONY: push pull tracking-server tracking-server-stop sweep sweep-status
 
 train: lab-check-token

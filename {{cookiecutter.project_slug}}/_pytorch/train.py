@@ -129,18 +129,18 @@ def train(config: Config, dataset: Dataset, device: torch.device):
         trackio.log(curve, step=epoch)
         print(f"epoch {epoch}/{config.epochs}: " + ", ".join(f"{key} {value:.4f}" for key, value in curve.items()))
 
-    predicted = predict(test_rows)
+    predicted, true = predict(test_rows), target.iloc[test_rows]
     metrics = {f"train_{metric}": curve[f"train/{metric}"], f"val_{metric}": curve[f"val/{metric}"]}
-    metrics |= {f"test_{key}": value for key, value in scores(task, target.iloc[test_rows], predicted).items()}
+    metrics |= {f"test_{key}": value for key, value in scores(task, true, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
-    predictions = pd.DataFrame({"row": test_rows, "true": target.iloc[test_rows].to_numpy(), "predicted": predicted})
+    predictions = pd.DataFrame({"row": true.index, "true": true.to_numpy(), "predicted": predicted})
     return prepare, model, metrics, predictions
 
 
 def main() -> None:
     try:
         config = load_config()
-        dataset = load_dataset(config.data, config.target, config.task)
+        dataset = load_dataset(config.data, config.target, config.task, config.test_size)
         run_name = choose_run_name(config.run_name, "mlp", config.seed)
         device = choose_device(config.device)
     except (ConfigError, DataError) as error:
@@ -159,8 +159,7 @@ def main() -> None:
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
         trackio.finish()
-    metric = MAIN_METRIC[dataset.task]
-    print(f"Test {metric}: {metrics[f'test_{metric}']:.4f}")
+    print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
     # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
     weights = {name: value.cpu() for name, value in model.state_dict().items()}
     model_files = {

@@ -8,4 +8,5 @@ IMAGE_DIGEST={{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}" "$1" 2>/dev/nul
 git rev-parse --verify --quiet HEAD >/dev/null 2>&1 || exit 0
 echo "GIT_COMMIT=$(git rev-parse HEAD)"
 echo "GIT_DIRTY=$([[ -n "$(git status --porcelain)" ]] && echo true || echo false)"
-echo "GIT_DIFF_SHA256=$(git diff HEAD | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"
+untracked() { git ls-files -o --exclude-standard && git ls-files -oz --exclude-standard | xargs -0r git hash-object --; }
+echo "GIT_DIFF_SHA256=$({ git diff HEAD && untracked; } | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"

@@ -43,10 +43,19 @@ def test_text_only_columns_are_one_hot(tmp_path):
     assert values.shape == (40, 2 + 3) and set(np.unique(values)) == {0.0, 1.0}
 
 
-def test_a_semicolon_file_with_decimal_commas_reads_as_numbers(tmp_path):
-    dataset = load_dataset(csv_file(tmp_path, "a;b;label\n1,5;2;x\n2,5;3;y\n3,0;;x\n"), "label")
-    assert dataset.features["a"].tolist() == [1.5, 2.5, 3.0]
-    assert dataset.facts["columns"] == {"a": "number", "b": "number"}
+def test_semicolon_files_with_decimal_commas_or_points_read_as_numbers(tmp_path):
+    for decimals in ("1,5;2;x\n2,5;3;y\n3,0;?;x\n4,5;1;y\n", "1.5;2;x\n2.5;3;y\n3.0;?;x\n4.5;1;y\n"):
+        dataset = load_dataset(csv_file(tmp_path, "a;b;label\n" + decimals), "label", test_size=0.5)
+        assert dataset.features["a"].tolist() == [1.5, 2.5, 3.0, 4.5] and dataset.features["b"].isna().sum() == 1
+        assert dataset.facts["columns"] == {"a": "number", "b": "number"}
+
+
+def test_booleans_with_empty_cells_as_a_column_and_as_the_target(tmp_path):
+    flags, labels = ["True", "False", ""], ["True", "False", "True", "False", ""]
+    rows = "".join(f"{flags[i % 3]},{i % 4},{labels[i % 5]}\n" for i in range(40))
+    dataset = load_dataset(csv_file(tmp_path, "flag,x,label\n" + rows), "label")
+    assert dataset.task == "classification" and set(dataset.target) == {True, False}
+    assert preprocessing().fit_transform(dataset.features).shape == (32, 3 + 1)
 
 
 def test_an_identifier_column_is_dropped_and_empty_targets_are_counted(tmp_path):
@@ -83,13 +92,14 @@ def test_task_forces_the_choice(tmp_path):
         ("", "y", "is empty"),
         ("x,y\n", "y", "has a header but no rows"),
         ("x,y\n1,\n2,\n", "y", "TARGET column 'y' is empty in every row"),
-        ("x,y\n1,a\n2,a\n", "y", "has only one class"),
+        ("x,y\n1,a\n2,a\n", "y", "needs 2 classes"),
+        ("x,y\n1,a\n2,a\n3,b\n", "y", "of 2 rows or more; the rarest: {'a': 2, 'b': 1}"),
         (b"PK\x03\x04\x00\x00binary", "y", "is not text"),
         ("x,x,y\n1,2,a\n3,4,b\n", "y", "more than one column named x"),
         ("x,y\ninf,a\n-inf,b\n", "y", "columns x hold infinite values"),
-        ("x,y\n1,a\n", "label", "TARGET column 'label' is not in the data; its columns are: x, y"),
+        ("x,y\n1,a\n", "label", "TARGET 'label' is not a column; the columns are 'x', 'y'"),
     ],
-    ids=["empty", "header-only", "empty-target", "one-class", "binary", "duplicate-names", "infinities", "no-target"],
+    ids=["empty", "header", "empty-target", "one-class", "one-row-class", "binary", "duplicates", "inf", "no-target"],
 )
 def test_unusable_data_is_refused_with_what_to_do(tmp_path, content, target, message):
     with pytest.raises(DataError, match=message):

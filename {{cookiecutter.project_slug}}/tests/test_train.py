@@ -50,10 +50,14 @@ def test_optional_numbers_take_none_or_a_number():
     assert load_config({"MAX_DEPTH": "4"}).max_depth == 4
 
 
-def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(tmp_path):
-    result = run_script(tmp_path, "train.py", MODEL_TYPE="bogus")
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        "error: MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'"
-    ]
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"MODEL_TYPE": "bogus"}, "MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'"),
+        ({"TEST_SIZE": "0.001"}, "TEST_SIZE=0.001 leaves too few of the 1797 rows for 10 classes"),
+    ],
+)
+def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(tmp_path, settings, message):
+    result = run_script(tmp_path, "train.py", **settings)
+    assert result.returncode != 0 and result.stderr.strip().splitlines() == [f"error: {message}"]
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "trackio").exists()
