@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.compose import make_column_selector as selector
+from sklearn.compose import make_column_selector as select
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_digits
 from sklearn.impute import SimpleImputer
@@ -37,9 +37,7 @@ def preprocessing():
     numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     missing = SimpleImputer(strategy="constant", fill_value="missing")
     text = make_pipeline(missing, OneHotEncoder(handle_unknown="ignore", sparse_output=False))
-    return make_column_transformer(
-        (numbers, selector(dtype_include="number")), (text, selector(dtype_exclude="number"))
-    )
+    return make_column_transformer((numbers, select(dtype_include="number")), (text, select(dtype_exclude="number")))
 
 
 def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 0.2) -> Dataset:
@@ -51,12 +49,10 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
         facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
     if target not in frame.columns:
         raise DataError(f"TARGET {target!r} is not a column; the columns are {', '.join(map(repr, frame.columns))}")
-    empty = frame[target].isna()
-    if empty.all():
+    if (empty := frame[target].isna()).all():
         raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
     frame = frame[~empty].infer_objects()  # a column of booleans with empty cells is booleans again
-    infinite = [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]
-    if infinite:
+    if infinite := [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]:
         raise DataError(f"columns {', '.join(infinite)} hold infinite values: replace them, or leave those cells empty")
     kinds = {name: column_kind(frame[name]) for name in frame.columns if name != target}
     kept = [name for name, kind in kinds.items() if kind != "identifier (dropped)"]
@@ -88,8 +84,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     header = head.decode(errors="replace").splitlines()[0]
     separator = max(",;\t", key=header.count)  # spreadsheets in many countries write ;
     columns = next(csv.reader([header], delimiter=separator))
-    if len(set(columns)) < len(columns):
-        twice = sorted({column for column in columns if columns.count(column) > 1})
+    if twice := sorted({column for column in columns if columns.count(column) > 1}):
         raise DataError(f"DATA file {name} has more than one column named {', '.join(twice)}: rename them")
     comma_decimals = separator == ";" and re.search(rb"\d,\d", head)  # 3,5 as those spreadsheets write it
     try:  # "?" marks an empty cell in many public data sets

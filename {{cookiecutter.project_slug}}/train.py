@@ -27,6 +27,7 @@ CURVE_STEPS = 5  # the learning curve fits on 20%, 40%, ... 100% of the training
 MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
 # Every MODEL_TYPE, for each task; each model that draws random numbers takes the run's seed. The forest
 # uses one process: in parallel, it sums its trees' votes in a varying order, which moves the last digits.
+# To try another model, add it here (and its settings to config.py), then `make train MODEL_TYPE=<its name>`.
 MODELS = {
     "random_forest": {
         "classification": lambda c: RandomForestClassifier(c.n_estimators, max_depth=c.max_depth, random_state=c.seed),
@@ -87,6 +88,7 @@ def train(config: Config, dataset: Dataset):
     metrics = {f"train_{metric}": scores(dataset.task, y_train, model.predict(x_train))[metric]}
     metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
+    # Each test row, by its row in the data, with its true value and the model's answer: predictions.csv.
     predictions = pd.DataFrame({"row": y_test.index, "true": y_test.to_numpy(), "predicted": predicted})
     return model, metrics, predictions
 
