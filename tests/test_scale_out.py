@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DOCKER, bake
+from test_arm64 import ARM64_BASE, arm64_missing, image_here
 
 pytestmark = pytest.mark.docker
 
@@ -20,6 +22,7 @@ REGISTRY_ADDRESS = "127.0.0.1:5000"
 # A path of its own in the shared registry, so that runs of this suite never see each other's tags.
 REGISTRY = f"{REGISTRY_ADDRESS}/repro-test-{os.getpid()}"
 FAST = "N_ESTIMATORS=10"
+LOCAL_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 CURVE_STEPS = set(range(1, 6))
 
 
@@ -47,7 +50,8 @@ class Project:
         return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
 
     def image(self) -> str:
-        [stamp] = (self.path / ".make").glob("image-*")
+        """This machine's image: make keeps a stamp for each platform built."""
+        [stamp] = (self.path / ".make").glob(f"image-*-linux-{LOCAL_ARCH}")
         return f"{PROJECT}:{stamp.name.removeprefix('image-')}"
 
     def manifest(self, run: str) -> dict:
@@ -129,39 +133,126 @@ def test_a_registry_given_as_a_url_is_refused(project):
     assert "error: REGISTRY is host:port[/path], without http:// or https://" in result.stderr
 
 
-def test_pushed_then_pulled_image_is_the_same_and_gives_the_same_fingerprint(project, registry):
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+def registry_manifest(path: str, reference: str, media_type: str) -> tuple[str, dict]:
+    """The digest and content of what the registry serves as path:reference."""
+    request = urllib.request.Request(
+        f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{reference}", headers={"Accept": media_type}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["Docker-Content-Digest"], json.load(response)
+
+
+def delete_manifest(path: str, digest: str) -> None:
+    request = urllib.request.Request(f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{digest}", method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+
+
+def delete_every_tag(path: str) -> None:
+    """Leave the shared registry without what a test pushed to path: every manifest that a tag names."""
+    with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list", timeout=10) as response:
+        tags = json.load(response)["tags"] or []
+    for digest in {registry_manifest(path, tag, f"{MANIFEST_LIST}, {MANIFEST}")[0] for tag in tags}:
+        delete_manifest(path, digest)
+
+
+def docker_ok(*args: str) -> None:
+    result = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"docker {' '.join(args)}:\n{result.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def two_platform_base(registry):
+    """python:3.11-slim for linux/amd64 and linux/arm64 under one name, as Docker Hub serves it: both platforms
+    build on the same BASE_IMAGE, so their images share one content hash. Here it is made from the stand-ins."""
+    if reason := arm64_missing():
+        pytest.skip(reason)
+    if not image_here("python:3.11-slim", "linux/amd64"):
+        pytest.skip("no python:3.11-slim for linux/amd64: run `sudo scripts/make-base-image.sh`")
+    base = f"{registry}/python:3.11-slim"
+    platform_tags = [f"{base}-linux-amd64", f"{base}-linux-arm64"]
+    for local, tag in zip(("python:3.11-slim", ARM64_BASE), platform_tags, strict=True):
+        docker_ok("tag", local, tag)
+        docker_ok("push", tag)
+    docker_ok("manifest", "create", "--insecure", base, *platform_tags)
+    docker_ok("manifest", "push", "--insecure", "--purge", base)
+    yield base
+    delete_every_tag(base.removeprefix(f"{REGISTRY_ADDRESS}/").split(":")[0])
+    for tag in platform_tags:
+        subprocess.run([DOCKER, "image", "rm", tag], capture_output=True)
+
+
+def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_ones(
+    project, registry, two_platform_base
+):
+    project.env["BASE_IMAGE"] = two_platform_base  # read by make, as a setting of its own would be
+    try:
+        pushed_then_pulled(project, registry)
+    finally:
+        del project.env["BASE_IMAGE"]
+        delete_every_tag(f"{registry}/{PROJECT}".removeprefix(f"{REGISTRY_ADDRESS}/"))
+
+
+def pushed_then_pulled(project: Project, registry: str) -> None:
     project.make("train", FAST, "RUN_NAME=before-push")
     assert project.manifest("before-push")["image"]["digest"] is None
     image = project.image()
     image_id = project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+    content_hash, local_platform = image.split(":")[1].split("-", 1)
+    assert local_platform == "linux-amd64"
 
     result = project.make("push", f"REGISTRY={registry}")
-    assert not built(result)
+    assert built(result), "make push did not build the arm64 image"
+    assert project.image() == image
     remote = f"{registry}/{PROJECT}"
-    content_tag, commit_tag = image.split(":")[1], f"git-{project.commit()}"
-    assert f"Pushed {image} as {remote}:{content_tag} and {remote}:{commit_tag}" in result.stdout
+    commit_tag = f"git-{project.commit()}"
+    assert (
+        f"Pushed {remote}:{content_hash} and {remote}:{commit_tag}, one image for linux/amd64 linux/arm64"
+        in result.stdout
+    )
     path = remote.removeprefix(f"{REGISTRY_ADDRESS}/")
     with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list", timeout=10) as response:
-        assert set(json.load(response)["tags"]) == {content_tag, commit_tag}
+        assert set(json.load(response)["tags"]) == {
+            content_hash,
+            commit_tag,
+            f"{content_hash}-linux-amd64",
+            f"{content_hash}-linux-arm64",
+        }
 
-    # The manifest names the digest that the registry serves for the image.
+    # The content-hash and commit tags are one manifest list that holds each platform's own image.
+    platform_digests = {
+        target: registry_manifest(path, f"{content_hash}-{target.replace('/', '-')}", MANIFEST)[0]
+        for target in ("linux/amd64", "linux/arm64")
+    }
+    list_digest, manifest_list = registry_manifest(path, content_hash, MANIFEST_LIST)
+    assert manifest_list["mediaType"] == MANIFEST_LIST
+    listed = {
+        f"{entry['platform']['os']}/{entry['platform']['architecture']}": entry for entry in manifest_list["manifests"]
+    }
+    assert {target: entry["digest"] for target, entry in listed.items()} == platform_digests
+    assert registry_manifest(path, commit_tag, MANIFEST_LIST)[0] == list_digest
+    assert f"Digest: {remote}@{list_digest}" in result.stdout
+    arm64_image = f"{PROJECT}:{content_hash}-linux-arm64"
+    inspect = project.docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", arm64_image)
+    assert inspect.stdout.strip() == "linux/arm64"
+
+    # A run's manifest names the digest of the very image it ran in: this platform's.
     project.make("train", FAST, "RUN_NAME=pushed")
     digest = project.manifest("pushed")["image"]["digest"]
-    assert digest.startswith(f"{remote}@sha256:")
-    request = urllib.request.Request(
-        f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{content_tag}",
-        method="HEAD",
-        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert digest.endswith(response.headers["Docker-Content-Digest"])
+    assert digest == f"{remote}@{platform_digests['linux/amd64']}"
 
-    for tag in (image, f"{remote}:{content_tag}", f"{remote}:{commit_tag}"):
+    for tag in (arm64_image, f"{remote}:{content_hash}-linux-arm64"):
         assert project.docker("image", "rm", tag).returncode == 0
+    # Every tag of the image goes: the one built on the local base may be the very same image.
+    assert project.docker("image", "rm", "--force", image_id).returncode == 0
     assert project.docker("image", "inspect", image_id).returncode != 0, "the image is still on this machine"
 
     result = project.make("pull", f"REGISTRY={registry}")
-    assert f"Pulled {remote}:{content_tag} as {image}" in result.stdout
+    assert f"Pulled {remote}:{content_hash}-linux-amd64 as {image}" in result.stdout
     assert project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip() == image_id
 
     result = project.make("train", FAST, "RUN_NAME=pulled")
@@ -171,12 +262,6 @@ def test_pushed_then_pulled_image_is_the_same_and_gives_the_same_fingerprint(pro
     assert pulled["image"]["digest"] == digest
     fingerprints = {project.manifest(run)["result"]["fingerprint"] for run in ("before-push", "pushed", "pulled")}
     assert len(fingerprints) == 1
-
-    # Leave the shared registry without this test's tags.
-    manifest_digest = digest.split("@")[1]
-    delete = urllib.request.Request(f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{manifest_digest}", method="DELETE")
-    with urllib.request.urlopen(delete, timeout=10) as response:
-        assert response.status == 202
 
 
 @pytest.fixture(scope="module")

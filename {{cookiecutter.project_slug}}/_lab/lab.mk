@@ -1,5 +1,6 @@
 # The lab tools, included by the Makefile (as every *.mk file beside it): a registry, a shared TrackIO server, and Slurm sweeps (docs/lab.md).
 REGISTRY ?=## host:port[/path] of the registry that push and pull use
+PLATFORMS ?= linux/amd64 linux/arm64## the platforms that push publishes as one image
 HOST ?= 127.0.0.1## where the tracking server listens; 0.0.0.0 lets other machines in
 NETWORK ?=## a Docker network that train joins, e.g. the tracking server's
 SWEEP ?=## a sweep's name: for sweep (default: a new one) and sweep-status (default: the latest)
@@ -13,11 +14,11 @@ DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK)) -e TRACKIO_SERVER_URL -e TRA
 train: lab-check-token
 lab-check-token:
 	@test -z "$(TRACKIO_SERVER_URL)" -o -n "$$TRACKIO_WRITE_TOKEN" || { echo "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... (make tracking-server prints it)" >&2; exit 2; }
-push: ## [host] push the image to REGISTRY, tagged with its content hash and the git commit
+push: ## [host] build the image for each of PLATFORMS, push them to REGISTRY as one, tagged with its content hash and the git commit
 	@scripts/registry.sh check push "$(REGISTRY)"
-	@$(MAKE) --no-print-directory image
-	@scripts/registry.sh push $(IMAGE) "$(REGISTRY)"
-pull: ## [host] pull this project's image from REGISTRY instead of building it
+	@for platform in $(PLATFORMS); do $(MAKE) --no-print-directory image PLATFORM=$$platform || exit; done
+	@scripts/registry.sh push "$(REGISTRY)" $(foreach platform,$(PLATFORMS),$(PROJECT):$(IMAGE_HASH)-$(subst /,-,$(platform)))
+pull: ## [host] pull this project's image for PLATFORM from REGISTRY instead of building it
 	@scripts/registry.sh pull $(IMAGE) "$(REGISTRY)"
 	@mkdir -p .make && touch $(STAMP)
 tracking-server: image ## [container] a shared TrackIO server on http://$(HOST):$(PORT), in the background
