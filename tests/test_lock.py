@@ -1,4 +1,4 @@
-"""`make lock` on a real engine: a hashed lock resolved in the image's Python, installed with hashes required."""
+"""A lock on a real engine: `make image` resolves requirements.in in the image's Python, with hashes."""
 
 import re
 
