@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tarfile
 import tempfile
 import time
 import urllib.request
@@ -208,6 +209,29 @@ def test_your_own_csv_trains_and_verifies_in_the_container(project, data, target
     assert f"{task} (" in project.make("train", *settings).stdout
     assert json.loads((project.runs()[-1] / "manifest.json").read_text())["data"]["task"] == task
     assert "reproduced bit-identical" in project.make("verify", *settings).stdout
+
+
+def test_a_run_killed_for_memory_says_so(project):
+    result = project.make("train", "MEMORY=8m", check=False)
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: the run was killed (exit 137), most often for lack of memory: raise MEMORY=")
+
+
+def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):
+    """Every layer of the saved image: no .env, no .git, no outputs, and not the secret's text anywhere."""
+    saved = tmp_path / "image.tar"
+    assert project.docker("save", "--output", str(saved), project.image()).returncode == 0
+    with tarfile.open(saved) as image:
+        layers = [member for member in image.getmembers() if member.name.endswith("layer.tar")]
+        assert layers
+        for member in layers:
+            with tarfile.open(fileobj=image.extractfile(member)) as layer:
+                for entry in layer.getmembers():
+                    name = "/" + entry.name
+                    assert not name.startswith(("/app/.env", "/app/.git/", "/app/outputs/", "/app/.trackio/")), name
+                    if entry.isfile() and entry.name.startswith("app/"):
+                        assert b"do-not-ship" not in layer.extractfile(entry).read(), name
 
 
 def test_model_type_switches_without_rebuild(project):
@@ -431,6 +455,10 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
 
         published = project.docker("port", container).stdout.strip().splitlines()
         assert published == [f"7860/tcp -> 127.0.0.1:{port}"]
+        # Hardened as every container that make starts: no capabilities, no new privileges, a read-only image.
+        host = json.loads(project.docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
+        assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["ReadonlyRootfs"] is True and host["PidsLimit"] == 1024 and "/tmp" in host["Tmpfs"]
 
         page = f"{base}/?project={PROJECT}"
         dom = chromium("--dump-dom", page)

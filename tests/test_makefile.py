@@ -176,7 +176,12 @@ def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(pr
     assert f"--user {os.getuid()}:{os.getgid()}" in run and "-e HOME=/tmp" in run
     assert "-e SEED" in run and "-e MODEL_TYPE" in run and "OTHER_SETTING" not in run
     assert f"-v {project.path}:/app" in run and "--env-file /dev/fd/" in run
-    assert "--gpus" not in run
+    assert "--gpus" not in run and "--memory" not in run
+    for hardening in ("--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only", "--tmpfs /tmp"):
+        assert hardening in run
+    project.make("train", "MEMORY=2g")
+    [run] = project.calls("run")
+    assert "--memory 2g" in run
     assert project.builds() == []
 
 
@@ -212,7 +217,7 @@ def test_help_lists_every_target_and_variable(project):
     makefile = (project.path / "Makefile").read_text()
     for target in re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE):
         assert f"  {target} " in result.stdout, target
-    for variable in ("PORT", "GPU", "RUN", "PLATFORM", "BASE_IMAGE", "IMAGE_MAX_MB", "BUILD_FLAGS"):
+    for variable in ("PORT", "GPU", "MEMORY", "PLATFORM", "BASE_IMAGE", "IMAGE_MAX_MB", "BUILD_FLAGS"):
         assert f"  {variable} " in result.stdout, variable
     assert "(now: linux/amd64)" in result.stdout or "(now: linux/arm64)" in result.stdout
     assert "field of config.py in capitals" in result.stdout
