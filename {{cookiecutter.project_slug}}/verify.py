@@ -32,9 +32,9 @@ def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:
     return [json.loads((scratch / "outputs" / name / "manifest.json").read_text()) for name in names]
 
 
-def differences(expected_dir: Path, actual_dir: Path) -> list[str]:
-    """A line for each metric that differs, and the predictions that do."""
-    old, new = (json.loads((path / "metrics.json").read_text()) for path in (expected_dir, actual_dir))
+def differences(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path) -> list[str]:
+    """A line for each metric of the two results that differs, and the predictions that do."""
+    old, new = expected["metrics"], actual["metrics"]
     lines = [f"  metric {key}: {old[key]!r} != {new.get(key)!r}" for key in sorted(old) if old[key] != new.get(key)]
     old_rows, new_rows = ((path / "predictions.csv").read_text().splitlines() for path in (expected_dir, actual_dir))
     changed = [f"    {a}  !=  {b}" for a, b in zip(old_rows, new_rows, strict=False) if a != b]
@@ -57,7 +57,7 @@ def drift(recorded: dict, current: dict) -> list[str]:
 def compare(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path, what: str) -> int:
     old, new = expected["result"], actual["result"]
     if old["fingerprint"] != new["fingerprint"]:
-        lines = [f"  {old['fingerprint']} != {new['fingerprint']}", *differences(expected_dir, actual_dir)]
+        lines = [f"  {old['fingerprint']} != {new['fingerprint']}", *differences(old, new, expected_dir, actual_dir)]
         print(f"FAILED: {what} did not reproduce; fingerprints differ:", *lines, sep="\n", file=sys.stderr)
         return 1
     result = f"fingerprint {new['fingerprint'][:12]}, model {new['model_sha256'][:12]}"
