@@ -17,6 +17,10 @@ def start(project: str, run_name: str, config: dict, facts: dict) -> None:
     )
 
 
+def finish(project: str) -> None:
+    trackio.finish()
+
+
 def picture(task: str, predictions: pd.DataFrame) -> tuple[str, np.ndarray]:
     """As RGB pixels: the confusion matrix (rows: true classes), or predicted (up) against true values (right)."""
     true, predicted = predictions["true"], predictions["predicted"]

@@ -113,7 +113,7 @@ def main() -> None:
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
-        trackio.finish()
+        report.finish(PROJECT)
     print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
     save_run(run_name, manifest, predictions, image, {"model.joblib": lambda path: joblib.dump(model, path)})
 

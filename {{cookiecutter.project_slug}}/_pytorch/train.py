@@ -158,7 +158,7 @@ def main() -> None:
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
     finally:
-        trackio.finish()
+        report.finish(PROJECT)
     print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
     # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
     weights = {name: value.cpu() for name, value in model.state_dict().items()}
