@@ -20,6 +20,17 @@ def output_dir() -> Path:
     return Path(os.environ.get("OUTPUT_DIR", Path(__file__).resolve().parent / "outputs"))
 
 
+def results_dir() -> Path:
+    """The runs handed in (`make submit`): git tracks them, so that a clone carries them."""
+    return Path(__file__).resolve().parent / "results"
+
+
+def recorded_runs() -> dict[str, Path]:
+    """The folder of each recorded run by name; a run handed in is found in results/ before outputs/."""
+    manifests = [*output_dir().glob("*/manifest.json"), *results_dir().glob("*/manifest.json")]
+    return {path.parent.name: path.parent for path in manifests}
+
+
 def choose_run_name(requested: str, model_name: str, seed: int) -> str:
     """RUN_NAME if it is free, or else <model>-seed<seed>-<time>, numbered when two runs start in one second."""
     if requested and (output_dir() / requested).exists():
@@ -36,12 +47,12 @@ def environment_facts(data: dict) -> dict:
     """What a result depends on besides the config; the host passes in git's and Docker's (run-facts.sh)."""
     env = os.environ.get
     commit, dirty = env("GIT_COMMIT"), env("GIT_DIRTY") == "true"
-    diff = env("GIT_DIFF_SHA256") if dirty else None
+    diff, tree = env("GIT_DIFF_SHA256") if dirty else None, env("GIT_CODE_TREE")
     tag = env("IMAGE")
     image = {"local": not tag, "tag": tag, "id": env("IMAGE_ID"), "digest": env("IMAGE_DIGEST") or None}
     pools = [{key: pool.get(key) for key in ("internal_api", "version", "num_threads")} for pool in threadpool_info()]
     return {
-        "code": {"git_commit": commit, "dirty": dirty if commit else None, "diff_sha256": diff},
+        "code": {"git_commit": commit, "dirty": dirty if commit else None, "diff_sha256": diff, "tree": tree},
         "image": image,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -64,7 +75,7 @@ def build_manifest(run_name: str, config: dict, facts: dict, metrics: dict, pred
     return {"run": run_name, "created": created, "seed": config["seed"], "config": config, **facts, "result": result}
 
 
-def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_files: dict) -> None:
+def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_files: dict) -> Path:
     """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs/<run>/."""
     run_dir = output_dir() / run_name
     partial = run_dir.with_name(f".partial-{run_name}")
@@ -78,3 +89,4 @@ def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_fil
         write(partial / name)
     partial.rename(run_dir)
     print(f"Outputs in {run_dir}, fingerprint {manifest['result']['fingerprint'][:12]}")
+    return run_dir

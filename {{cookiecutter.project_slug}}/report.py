@@ -1,6 +1,7 @@
 """The run in TrackIO: its config at the start, then its results, a picture of its predictions, and alerts."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,21 @@ BLUE, WHITE = np.array([8, 48, 107]), np.array([255, 255, 255])
 def start(project: str, run_name: str, config: dict, facts: dict) -> None:
     # No background CPU or GPU sampling: the run's records hold only what the run itself decides.
     trackio.init(
-        project=project, name=run_name, config=config | {"environment": facts}, auto_log_cpu=False, auto_log_gpu=False
+        project=project,
+        name=run_name,
+        group=config["group"] or None,
+        config=config | {"environment": facts},
+        auto_log_cpu=False,
+        auto_log_gpu=False,
     )
+
+
+def log_model(run_dir: Path, names) -> None:
+    """The saved model as an artifact of the run, listed on the dashboard's Artifacts page."""
+    artifact = trackio.Artifact(f"{run_dir.name}-model", type="model")
+    for name in names:
+        artifact.add_file(run_dir / name)
+    trackio.log_artifact(artifact)
 
 
 def finish(project: str) -> None:

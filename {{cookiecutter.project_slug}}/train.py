@@ -112,10 +112,11 @@ def main() -> None:
         manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
+        print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
+        model_files = {"model.joblib": lambda path: joblib.dump(model, path)}
+        report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
     finally:
         report.finish(PROJECT)
-    print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
-    save_run(run_name, manifest, predictions, image, {"model.joblib": lambda path: joblib.dump(model, path)})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from subprocess import DEVNULL, PIPE, Popen
 
-from manifest import output_dir
+from manifest import recorded_runs
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 # Facts that may change a result, and that a reproduction warns about when they changed (not the host's kernel).
@@ -33,21 +33,30 @@ def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:
 
 
 def differences(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path) -> list[str]:
-    """A line for each metric of the two results that differs, and the predictions that do."""
-    old, new = expected["metrics"], actual["metrics"]
-    lines = [f"  metric {key}: {old[key]!r} != {new.get(key)!r}" for key in sorted(old) if old[key] != new.get(key)]
+    """A line for each metric that differs, in the manifest or in metrics.json, and for the predictions."""
+    records = {"metric": expected["metrics"], "metrics.json": json.loads((expected_dir / "metrics.json").read_text())}
+    new = actual["metrics"]
+    lines = [
+        f"  {where} {key}: {old.get(key)!r} != {value!r}"
+        for where, old in records.items()
+        for key, value in sorted(new.items())
+        if old.get(key) != value
+    ]
     old_rows, new_rows = ((path / "predictions.csv").read_text().splitlines() for path in (expected_dir, actual_dir))
     changed = [f"    {a}  !=  {b}" for a, b in zip(old_rows, new_rows, strict=False) if a != b]
-    return [*lines, f"  predictions: {len(changed)} rows differ (row,true,predicted)", *changed[:10]]
+    if changed or len(old_rows) != len(new_rows):
+        lines += [f"  predictions: {len(changed)} rows differ (row,true,predicted)", *changed[:10]]
+    return lines
 
 
 def drift(recorded: dict, current: dict) -> list[str]:
-    """A line for each fact that changed since the recorded run (a push only adds the image's digest)."""
+    """A line for each fact that changed since the recorded run (a push only adds the image's digest; the
+    commit is checked apart, as a later commit may hold the very same code)."""
     lines = []
     for key in DRIFT_KEYS:
         old, new = recorded.get(key), current.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
-            names = sorted((set(old) | set(new)) - {"digest"})
+            names = sorted((set(old) | set(new)) - {"digest", "git_commit"})
             lines += [f"  {key} {n}: {old.get(n)} -> {new.get(n)}" for n in names if old.get(n) != new.get(n)]
         elif old != new:
             lines.append(f"  {key}: {old} -> {new}")
@@ -56,9 +65,10 @@ def drift(recorded: dict, current: dict) -> list[str]:
 
 def compare(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path, what: str) -> int:
     old, new = expected["result"], actual["result"]
-    if old["fingerprint"] != new["fingerprint"]:
-        lines = [f"  {old['fingerprint']} != {new['fingerprint']}", *differences(old, new, expected_dir, actual_dir)]
-        print(f"FAILED: {what} did not reproduce; fingerprints differ:", *lines, sep="\n", file=sys.stderr)
+    changes = differences(old, new, expected_dir, actual_dir)
+    if old["fingerprint"] != new["fingerprint"] or changes:
+        fingerprints = [f"  fingerprint: {old['fingerprint']} != {new['fingerprint']}"] * (old != new)
+        print(f"FAILED: {what} did not reproduce:", *fingerprints, *changes, sep="\n", file=sys.stderr)
         return 1
     result = f"fingerprint {new['fingerprint'][:12]}, model {new['model_sha256'][:12]}"
     if old["model_sha256"] == new["model_sha256"]:
@@ -73,13 +83,17 @@ def compare(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path, 
 
 
 def reproduce(run_name: str, scratch: Path) -> int:
-    recorded_dir = output_dir() / run_name
-    if not run_name or not (recorded_dir / "manifest.json").is_file():
-        runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("*/manifest.json"))) or "none"
-        sys.exit(f"error: no recorded run {run_name!r} in {output_dir()}: name one of {runs}")
+    """Rerun a run of outputs/ or results/ with its recorded config, and compare the results."""
+    if (recorded_dir := recorded_runs().get(run_name)) is None:
+        runs = ", ".join(sorted(recorded_runs())) or "none"
+        sys.exit(f"error: no recorded run {run_name!r} in outputs/ or results/: name one of {runs}")
     recorded = json.loads((recorded_dir / "manifest.json").read_text())
     settings = {key.upper(): str(value) for key, value in recorded["config"].items() if key != "run_name"}
     [rerun] = fresh_runs(settings, scratch, [f"{run_name}-reproduced"])
+    if (commit := recorded["code"]["git_commit"]) != rerun["code"]["git_commit"]:
+        same = recorded["code"].get("tree") == rerun["code"]["tree"]
+        how = "its code is the same" if same else f"the code differs: `git checkout {commit}` reruns the very code"
+        print(f"{'note' if same else 'warning'}: HEAD is not {commit}, which made {run_name}; {how}", file=sys.stderr)
     if changes := drift(recorded, rerun):
         print(
             f"warning: the environment differs from the one that made {run_name}:", *changes, sep="\n", file=sys.stderr

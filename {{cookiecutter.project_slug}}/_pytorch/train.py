@@ -157,16 +157,16 @@ def main() -> None:
         manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
+        print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
+        # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
+        weights = {name: value.cpu() for name, value in model.state_dict().items()}
+        model_files = {
+            "model.pt": lambda path: torch.save(weights, path),
+            "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
+        }
+        report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
     finally:
         report.finish(PROJECT)
-    print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
-    # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
-    weights = {name: value.cpu() for name, value in model.state_dict().items()}
-    model_files = {
-        "model.pt": lambda path: torch.save(weights, path),
-        "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
-    }
-    save_run(run_name, manifest, predictions, image, model_files)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ IMAGE_ID={{.Id}}
 IMAGE_DIGEST={{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}" "$1" 2>/dev/null
 git rev-parse --verify --quiet HEAD >/dev/null 2>&1 || exit 0
 echo "GIT_COMMIT=$(git rev-parse HEAD)"
+# The committed code without results/: a commit that only hands a run in keeps the same code tree.
+echo "GIT_CODE_TREE=$(git ls-tree HEAD | grep -v $'\tresults$' | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"
 echo "GIT_DIRTY=$([[ -n "$(git status --porcelain)" ]] && echo true || echo false)"
 untracked() { git ls-files -o --exclude-standard && git ls-files -oz --exclude-standard | xargs -0r git hash-object --; }
 echo "GIT_DIFF_SHA256=$({ git diff HEAD && untracked; } | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"

@@ -1,0 +1,86 @@
+"""Runs side by side (`make compare`), and a run handed in for grading (`make submit RUN=<name>`)."""
+
+import contextlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import trackio
+
+from manifest import output_dir, recorded_runs, results_dir
+from verify import reproduce
+
+PROJECT = "{{ cookiecutter.project_slug }}"
+HANDED_IN = ("manifest.json", "metrics.json", "predictions.csv")  # the evidence; not the model, not the data
+
+
+def main_metric(metrics: dict) -> float:
+    return metrics.get("test_accuracy", metrics.get("test_r2", float("-inf")))
+
+
+def table(manifests: list[dict]) -> str:
+    """Markdown, best run first: the config values that differ between runs, the metrics, the fingerprint and
+    whether the tree was dirty."""
+    configs = [manifest["config"] for manifest in manifests]
+    keys = [key for key in dict.fromkeys(key for config in configs for key in config) if key != "run_name"]
+    differing = [key for key in keys if len({json.dumps(config.get(key)) for config in configs}) > 1]
+    names = {key for manifest in manifests for key in manifest["result"]["metrics"]}
+    metrics = sorted(names, key=lambda key: (not key.startswith("test_"), key))  # the test scores first
+    rows = [["run", *differing, *metrics, "fingerprint", "dirty"]]
+    for manifest in sorted(manifests, key=lambda manifest: -main_metric(manifest["result"]["metrics"])):
+        result, dirty = manifest["result"], {True: "yes", False: "no"}.get(manifest["code"]["dirty"], "not in git")
+        scores = [f"{result['metrics'][key]:.4f}" if key in result["metrics"] else "" for key in metrics]
+        rows.append([manifest["run"], *(manifest["config"].get(key) for key in differing), *scores])
+        rows[-1] += [result["fingerprint"][:12], dirty]
+    lines = ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]]) + "\n"
+
+
+def compare() -> int:
+    manifests = [json.loads((folder / "manifest.json").read_text()) for folder in recorded_runs().values()]
+    if not manifests:
+        sys.exit("error: there is no run to compare yet in outputs/ or results/: make train first")
+    text = f"# Runs of {PROJECT}, best first\n\n{table(manifests)}"
+    print(text)
+    output_dir().mkdir(exist_ok=True)
+    (path := output_dir() / "compare.md").write_text(text)
+    # One run named "compare" holds the reports: the dashboard shows them under Alerts & Reports.
+    with contextlib.redirect_stdout(io.StringIO()):  # TrackIO's own words would bury the table
+        trackio.init(project=PROJECT, name="compare", resume="allow", auto_log_cpu=False, auto_log_gpu=False)
+        trackio.log({"reports/compare": trackio.Markdown(text)})
+        trackio.finish()
+    print(f"Also in {path}, and on the dashboard's Reports page (run 'compare').")
+    return 0
+
+
+def submit(run_name: str) -> int:
+    """Copy the evidence of a committed run that reproduces into results/<run>/, for git."""
+    folder, target = output_dir() / run_name, results_dir() / run_name
+    if not run_name or not (folder / "manifest.json").is_file():
+        runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("*/manifest.json"))) or "none"
+        sys.exit(f"error: no run {run_name!r} in outputs/ to hand in: RUN= names one of {runs}")
+    if target.exists():
+        sys.exit(f"error: results/{run_name} is already handed in: remove it first to hand the run in again")
+    dirty = json.loads((folder / "manifest.json").read_text())["code"]["dirty"]
+    if dirty is not False:
+        where = "uncommitted changes" if dirty else "code outside git"
+        sys.exit(f"error: run {run_name} was made from {where}: commit, train again, and hand in the new run")
+    with tempfile.TemporaryDirectory() as scratch:
+        if reproduce(run_name, Path(scratch)) != 0:
+            sys.exit(f"error: run {run_name} does not reproduce (see above), so it cannot be handed in")
+    partial = target.with_name(f".partial-{run_name}")  # renamed when complete: no half-copied hand-in
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name in HANDED_IN:
+        shutil.copy2(folder / name, partial / name)
+    partial.rename(target)
+    print(f"Handed in as results/{run_name}/. Now commit it: git add results && git commit -m 'Hand in {run_name}'")
+    return 0
+
+
+if __name__ == "__main__":
+    command, run = (sys.argv[1:] + ["", ""])[:2]
+    sys.exit(compare() if command == "compare" else submit(run))
