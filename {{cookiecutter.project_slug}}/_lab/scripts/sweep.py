@@ -19,7 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 
 # The facts that scripts/run-facts.sh reads on the host for each run's manifest: every task gets the submitting host's.
-RUN_FACTS = ("GIT_COMMIT", "GIT_DIRTY", "GIT_DIFF_SHA256", "IMAGE", "IMAGE_ID", "IMAGE_DIGEST")
+RUN_FACTS = ("GIT_COMMIT", "GIT_CODE_TREE", "GIT_DIRTY", "GIT_DIFF_SHA256", "IMAGE", "IMAGE_ID", "IMAGE_DIGEST")
 
 SBATCH = """\
 #!/bin/bash
@@ -87,6 +87,7 @@ def plan(sweep_dir: Path, image: str, project_dir: str, runtime: str, names: lis
         # One TrackIO store per task: many writers on a cluster's network file system would corrupt one SQLite
         # file. A shared tracking server (TRACKIO_SERVER_URL) gathers them instead, when given.
         task = {**settings, "RUN_NAME": run_name, "TRACKIO_DIR": f"/app/{sweep_dir}/trackio/{index}", **facts}
+        task.setdefault("GROUP", sweep_dir.name)  # the sweep's runs fold together on the dashboard
         (sweep_dir / "tasks" / f"{index}.env").write_text("".join(f"{key}={value}\n" for key, value in task.items()))
         lines.append(f"{index}\t" + "\t".join(settings.values()))
     (sweep_dir / "grid.tsv").write_text("\n".join(lines) + "\n")

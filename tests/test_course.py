@@ -1,0 +1,162 @@
+"""From a student's run to a grade, on a real engine: compare runs, hand one in, and reproduce it from a fresh
+clone, one repository at a time and for a whole class."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, REPO, bake
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "repro_course"  # a name of its own: the tests remove this project's images, and no one else's
+FAST = "N_ESTIMATORS=10"
+RUNS = {"forest": ["MODEL_TYPE=random_forest", "SEED=42"], "svm-seed3": ["MODEL_TYPE=svm", "SEED=3", "GROUP=svms"]}
+
+
+def make(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DOCKER": DOCKER}
+    result = subprocess.run(["make", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=900)
+    if check:
+        assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def git(folder: Path, *args: str) -> str:
+    identity = ["-c", "user.name=Student", "-c", "user.email=student@example.com"]
+    return subprocess.run(["git", *identity, *args], cwd=folder, capture_output=True, text=True, check=True).stdout
+
+
+def metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    """A student's project with two runs of different configs, made from a clean, committed tree."""
+    path = bake(tmp_path_factory.mktemp("student"), project_name="Repro Course", init_git="yes")
+    make(path, "image")
+    for name, settings in RUNS.items():
+        make(path, "train", FAST, *settings, f"RUN_NAME={name}")
+    yield path
+    make(path, "clean", check=False)
+
+
+def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(student):
+    result = make(student, "compare")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    header = "| run | group | model_type | seed | test_accuracy | test_f1_macro | overfit_gap | train_accuracy |"
+    assert lines[0] == header + " fingerprint | dirty |"  # N_ESTIMATORS, the same in both, is left out
+    by_score = sorted(RUNS, key=lambda run: -metrics(student / "outputs" / run)["test_accuracy"])
+    assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == by_score
+    for line in lines[2:]:
+        run = line.split(" | ")[0].removeprefix("| ")
+        record = json.loads((student / "outputs" / run / "manifest.json").read_text())
+        assert f"| {record['result']['metrics']['test_accuracy']:.4f} |" in line
+        assert line.endswith(f"| {record['result']['fingerprint'][:12]} | no |")
+    assert (student / "outputs" / "compare.md").read_text() in result.stdout
+    with sqlite3.connect(f"file:{student}/.trackio/{PROJECT}.db?mode=ro", uri=True) as store:
+        [report] = store.execute("SELECT metrics FROM metrics WHERE run_name = 'compare'").fetchall()
+        models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
+        groups = dict(store.execute("SELECT run_name, json_extract(config, '$._Group') FROM configs").fetchall())
+    logged = json.loads(report[0])["reports/compare"]
+    assert logged["_type"] == "trackio.markdown" and "| svm-seed3 | svms | svm | 3 |" in logged["_value"]
+    assert models == {f"{run}-model": "model" for run in RUNS}  # each trained model, as an artifact of its run
+    assert groups["svm-seed3"] == "svms" and groups["forest"] is None
+
+
+def test_a_run_from_a_dirty_tree_is_refused(student):
+    (student / "notes.txt").write_text("an uncommitted file makes the tree dirty\n")
+    try:
+        make(student, "train", FAST, "RUN_NAME=dirty")
+        result = make(student, "submit", "RUN=dirty", check=False)
+    finally:
+        (student / "notes.txt").unlink()
+    assert result.returncode != 0
+    assert "error: run dirty was made from uncommitted changes: commit, train again" in result.stderr
+    assert "Traceback" not in result.stderr and not (student / "results" / "dirty").exists()
+
+
+def test_submit_names_a_missing_run_in_one_line(student):
+    result = make(student, "submit", "RUN=no-such-run", check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "error: no run 'no-such-run' in outputs/ to hand in: RUN= names one of" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def handed_in(student, tmp_path_factory):
+    """The student hands the forest run in and commits it; staff clone the repository afresh."""
+    result = make(student, "submit", "RUN=forest")
+    assert "OK: run forest reproduced bit-identical" in result.stdout
+    assert "Now commit it: git add results" in result.stdout
+    assert sorted(path.name for path in (student / "results" / "forest").iterdir()) == [
+        "manifest.json",
+        "metrics.json",
+        "predictions.csv",
+    ]
+    git(student, "add", "results")
+    git(student, "commit", "--quiet", "-m", "Hand in forest")
+    clone = tmp_path_factory.mktemp("staff") / PROJECT
+    git(clone.parent, "clone", "--quiet", str(student), str(clone))
+    return clone
+
+
+def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
+    assert not (handed_in / "outputs").exists()  # git carries results/, never outputs/
+    make(handed_in, "image")
+    result = make(handed_in, "reproduce", "RUN=forest")
+    assert "OK: run forest reproduced bit-identical" in result.stdout
+    # HEAD is the hand-in commit, one after the run's: the same code, so a note rather than a warning.
+    assert "note: HEAD is not" in result.stderr and "its code is the same" in result.stderr
+    assert "warning" not in result.stderr
+
+
+@pytest.mark.parametrize("tampered", ["metrics.json", "manifest.json", "predictions.csv"])
+def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
+    path = handed_in / "results" / "forest" / tampered
+    original = path.read_text()
+    if tampered == "predictions.csv":
+        header, first, *rest = original.splitlines()
+        row, true, predicted = first.split(",")
+        path.write_text("\n".join([header, f"{row},{true},{(int(predicted) + 1) % 10}", *rest]) + "\n")
+    else:
+        record = json.loads(original)
+        scores = record["result"]["metrics"] if tampered == "manifest.json" else record
+        scores["test_accuracy"] = round(scores["test_accuracy"] + 0.05, 4)
+        path.write_text(json.dumps(record, indent=2))
+    try:
+        result = make(handed_in, "reproduce", "RUN=forest", check=False)
+    finally:
+        path.write_text(original)
+    assert result.returncode != 0 and "FAILED: run forest did not reproduce:" in result.stderr
+    expected = "predictions: 1 rows differ" if tampered == "predictions.csv" else "test_accuracy:"
+    assert expected in result.stderr
+
+
+def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
+    """One student whose hand-in reproduces, one whose metric was raised after the run, one with none."""
+    cheat = tmp_path / "cheat"
+    git(tmp_path, "clone", "--quiet", str(handed_in), str(cheat))
+    scores = cheat / "results" / "forest" / "metrics.json"
+    scores.write_text(json.dumps(metrics(scores.parent) | {"test_accuracy": 0.999}))
+    git(cheat, "commit", "--quiet", "-am", "A better score")
+    empty = tmp_path / "empty"
+    git(tmp_path, "init", "--quiet", str(empty))
+    git(empty, "commit", "--quiet", "--allow-empty", "-m", "Nothing yet")
+    roster = tmp_path / "roster.txt"
+    roster.write_text(f"# the class\nada {handed_in}\nbob {cheat}\n\ncyd {empty}\n")
+    summary = tmp_path / "summary.md"
+    command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster)]
+    command += ["--work", str(tmp_path / "work"), "--out", str(summary)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800, env={**os.environ, "DOCKER": DOCKER})
+    assert result.returncode == 1, result.stderr  # not every run reproduced
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in summary.read_text().splitlines()[2:]}
+    assert set(rows) == {"ada", "bob", "cyd"} and summary.read_text() in result.stdout
+    assert "| forest |" in rows["ada"] and "| yes: run forest reproduced bit-identical" in rows["ada"]
+    assert "| accuracy 0.9990 |" in rows["bob"] and "| NO: run forest did not reproduce:" in rows["bob"]
+    assert "metrics.json test_accuracy: 0.999 !=" in rows["bob"]
+    assert "NO: nothing handed in" in rows["cyd"]
