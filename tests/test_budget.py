@@ -30,7 +30,7 @@ def test_the_project_fits_its_budgets(tmp_path, framework):
     counts = code_lines(project)
     assert sum(counts.values()) <= BUDGETS[framework], counts
     assert max(counts, key=counts.get) == "train.py", counts  # the file a student edits is the biggest
-    assert len((project / "Makefile").read_text().splitlines()) <= 60
+    assert len((project / "Makefile").read_text().splitlines()) <= 64
     assert len((project / "Dockerfile").read_text().splitlines()) <= 30
     assert len((project / "README.md").read_text().splitlines()) <= 120
     dockerfile = (project / "Dockerfile").read_text()
@@ -39,7 +39,8 @@ def test_the_project_fits_its_budgets(tmp_path, framework):
         assert sum(code_lines(project, tests=True).values()) <= TEST_BUDGET
 
 
-def test_make_help_lists_at_most_ten_targets(tmp_path):
+def test_make_help_lists_the_targets_of_a_students_day(tmp_path):
+    """Ten for the work itself, and two that close the loop from a run to a grade: compare and submit."""
     project = bake(tmp_path)
     listed = subprocess.run(["make", "help"], cwd=project, capture_output=True, text=True, check=True).stdout
     targets = re.findall(r"^  ([a-z-]+) +\[(?:host|container)\]", listed, flags=re.MULTILINE)
@@ -48,6 +49,8 @@ def test_make_help_lists_at_most_ten_targets(tmp_path):
         "train",
         "verify",
         "reproduce",
+        "compare",
+        "submit",
         "dashboard",
         "shell",
         "test",

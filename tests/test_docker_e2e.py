@@ -463,6 +463,9 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
         page = f"{base}/?project={PROJECT}"
         dom = chromium("--dump-dom", page)
         assert project.runs()[-1].name in dom.stdout
+        # The first screen shows the learning curves; the final numbers are in the run's tables, not charts.
+        sections = re.findall(r'class="accordion-label[^"]*"[^>]*>([a-z_]+) \(', dom.stdout)
+        assert sections[:2] == ["test", "train"] and "final" not in sections, sections
         SCREENSHOT.parent.mkdir(exist_ok=True)
         SCREENSHOT.unlink(missing_ok=True)
         chromium(f"--screenshot={SCREENSHOT}", page)
