@@ -32,17 +32,15 @@ def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:
     return [json.loads((scratch / "outputs" / name / "manifest.json").read_text()) for name in names]
 
 
-def differences(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path) -> list[str]:
-    """A line for each metric that differs, in the manifest or in metrics.json, and for the predictions."""
-    records = {"metric": expected["metrics"], "metrics.json": json.loads((expected_dir / "metrics.json").read_text())}
-    new = actual["metrics"]
-    lines = [
-        f"  {where} {key}: {old.get(key)!r} != {value!r}"
-        for where, old in records.items()
-        for key, value in sorted(new.items())
-        if old.get(key) != value
-    ]
-    old_rows, new_rows = ((path / "predictions.csv").read_text().splitlines() for path in (expected_dir, actual_dir))
+def differences(old: dict, new: dict, old_dir: Path, new_dir: Path) -> list[str]:
+    """A line for each part of two results that differs: the fingerprint, a metric (in the manifest or in
+    metrics.json, which a hand-in also holds), the predictions."""
+    parts = {"fingerprint": (old["fingerprint"], new["fingerprint"])}
+    on_file = json.loads((old_dir / "metrics.json").read_text())
+    for key, value in sorted(new["metrics"].items()):
+        parts |= {f"metric {key}": (old["metrics"].get(key), value), f"metrics.json {key}": (on_file.get(key), value)}
+    lines = [f"  {part}: {a!r} != {b!r}" for part, (a, b) in parts.items() if a != b]
+    old_rows, new_rows = ((path / "predictions.csv").read_text().splitlines() for path in (old_dir, new_dir))
     changed = [f"    {a}  !=  {b}" for a, b in zip(old_rows, new_rows, strict=False) if a != b]
     if changed or len(old_rows) != len(new_rows):
         lines += [f"  predictions: {len(changed)} rows differ (row,true,predicted)", *changed[:10]]
@@ -65,10 +63,8 @@ def drift(recorded: dict, current: dict) -> list[str]:
 
 def compare(expected: dict, actual: dict, expected_dir: Path, actual_dir: Path, what: str) -> int:
     old, new = expected["result"], actual["result"]
-    changes = differences(old, new, expected_dir, actual_dir)
-    if old["fingerprint"] != new["fingerprint"] or changes:
-        fingerprints = [f"  fingerprint: {old['fingerprint']} != {new['fingerprint']}"] * (old != new)
-        print(f"FAILED: {what} did not reproduce:", *fingerprints, *changes, sep="\n", file=sys.stderr)
+    if changes := differences(old, new, expected_dir, actual_dir):
+        print(f"FAILED: {what} did not reproduce:", *changes, sep="\n", file=sys.stderr)
         return 1
     result = f"fingerprint {new['fingerprint'][:12]}, model {new['model_sha256'][:12]}"
     if old["model_sha256"] == new["model_sha256"]:
@@ -95,9 +91,7 @@ def reproduce(run_name: str, scratch: Path) -> int:
         how = "its code is the same" if same else f"the code differs: `git checkout {commit}` reruns the very code"
         print(f"{'note' if same else 'warning'}: HEAD is not {commit}, which made {run_name}; {how}", file=sys.stderr)
     if changes := drift(recorded, rerun):
-        print(
-            f"warning: the environment differs from the one that made {run_name}:", *changes, sep="\n", file=sys.stderr
-        )
+        print(f"warning: the environment changed since {run_name} was made:", *changes, sep="\n", file=sys.stderr)
     return compare(recorded, rerun, recorded_dir, scratch / "outputs" / rerun["run"], f"run {run_name}")
 
 
