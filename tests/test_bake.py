@@ -64,7 +64,14 @@ DEFAULT_FILES = {
     "train.py",
     "verify.py",
 }
-LAB_FILES = {"lab.mk", "docs/lab.md", "scripts/registry.sh", "scripts/sweep.py", "scripts/tracking-server.sh"}
+LAB_FILES = {
+    "lab.mk",
+    "docs/lab.md",
+    "scripts/registry.sh",
+    "scripts/sweep.py",
+    "scripts/tracking-server.sh",
+    "scripts/tracking.py",
+}
 LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
 
 

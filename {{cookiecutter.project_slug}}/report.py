@@ -33,6 +33,12 @@ def log_model(run_dir: Path, names) -> None:
 
 def finish(project: str) -> None:
     trackio.finish()
+    # Points that a tracking server did not take wait in the local store, and TrackIO only warns: fail, and say so.
+    if pending := trackio.SQLiteStorage.get_pending_logs(project):
+        raise SystemExit(
+            f"error: {len(pending['ids'])} points did not reach the tracking server; "
+            "they wait in .trackio/: make sync-runs sends them"
+        )
 
 
 def picture(task: str, predictions: pd.DataFrame) -> tuple[str, np.ndarray]:

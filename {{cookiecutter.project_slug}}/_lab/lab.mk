@@ -9,11 +9,13 @@ SBATCH_FLAGS ?=## more flags for sbatch, e.g. --partition=gpu --time=1:00:00
 # The tracking server's address and token from your environment too: a token typed on make's command line stays in
 # your shell's history.
 DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK)) -e TRACKIO_SERVER_URL -e TRACKIO_WRITE_TOKEN
-.PHONY: push pull tracking-server tracking-server-stop sweep sweep-status
+.PHONY: push pull tracking-server tracking-server-stop sync-runs sweep sweep-status
 
-train: lab-check-token
-lab-check-token:
+# Before a run trains: the server must answer and take the token; otherwise the run would keep its points locally.
+train sync-runs: lab-check-token
+lab-check-token: image
 	@test -z "$(TRACKIO_SERVER_URL)" -o -n "$$TRACKIO_WRITE_TOKEN" || { echo "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... (make tracking-server prints it)" >&2; exit 2; }
+	@test -z "$(TRACKIO_SERVER_URL)" || $(DOCKER_RUN) $(IMAGE) python scripts/tracking.py check
 push: ## [host] build the image for each of PLATFORMS, push them to REGISTRY as one, tagged with its content hash and the git commit
 	@scripts/registry.sh check push "$(REGISTRY)"
 	@for platform in $(PLATFORMS); do $(MAKE) --no-print-directory image PLATFORM=$$platform || exit; done
@@ -25,6 +27,9 @@ tracking-server: image ## [container] a shared TrackIO server on http://$(HOST):
 	@scripts/tracking-server.sh $(PROJECT) $(IMAGE) $(HOST) $(PORT)
 tracking-server-stop: ## [host] stop the tracking server (its runs stay in .trackio/server/)
 	scripts/docker.sh stop $(PROJECT)-tracking
+sync-runs: ## [container] send the tracking server the points that runs kept in .trackio/ when it was down
+	@test -n "$(TRACKIO_SERVER_URL)" || { echo "error: name the server, as for make train: TRACKIO_SERVER_URL=... TRACKIO_WRITE_TOKEN=... (and NETWORK=...)" >&2; exit 2; }
+	@$(DOCKER_RUN) $(IMAGE) python scripts/tracking.py sync $(PROJECT)
 sweep: image ## [host] a Slurm job array over every combination of the values given, e.g. SEED="1 2 3"
 	@command -v sbatch >/dev/null || { echo "error: make sweep submits to Slurm, and sbatch is not here: run it on the cluster's login node" >&2; exit 2; }
 	@sweep=sweeps/$(or $(SWEEP),sweep-$$(date +%Y%m%d-%H%M%S)); \

@@ -1,0 +1,97 @@
+"""A run's side of the shared TrackIO server: `check` that it answers and takes the write token, before a run
+trains; `sync` the points that a run could not send, which TrackIO keeps in .trackio/ (make sync-runs).
+Usage: python scripts/tracking.py check | sync PROJECT, with TRACKIO_SERVER_URL and TRACKIO_WRITE_TOKEN set."""
+
+import os
+import sqlite3
+import sys
+
+import httpx
+from trackio.pending_uploads import replay_pending_uploads
+from trackio.remote_client import WRITE_TOKEN_HEADER, RemoteClient
+from trackio.sqlite_storage import SQLiteStorage
+from trackio.utils import parse_trackio_server_url
+
+BATCH = 500  # points per request, as TrackIO's own `trackio sync` sends them
+
+
+def server() -> tuple[str, str]:
+    """The server's address and the write token, which TrackIO also takes from the URL's ?write_token=."""
+    url, token_in_url = parse_trackio_server_url(os.environ["TRACKIO_SERVER_URL"])
+    return url.rstrip("/"), token_in_url or os.environ.get("TRACKIO_WRITE_TOKEN", "")
+
+
+def check() -> None:
+    """One request that reads and writes nothing: whether this token may write. A wrong token would otherwise
+    let the run train, then keep every point locally after a 30 s wait."""
+    url, token = server()
+    try:
+        response = httpx.post(f"{url}/api/get_run_mutation_status", headers={WRITE_TOKEN_HEADER: token}, timeout=10)
+        response.raise_for_status()
+        allowed = response.json()["data"]["allowed"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        sys.exit(
+            f"error: no TrackIO server answers at {url}: start it with make tracking-server, "
+            "or check TRACKIO_SERVER_URL (and NETWORK= on the server's machine)"
+        )
+    if not allowed:
+        sys.exit(
+            f"error: the TrackIO server at {url} refused the write token: use the one make tracking-server printed"
+        )
+
+
+def with_configs(project: str, logs: list[dict]) -> list[dict]:
+    """TrackIO sends a run's config with its first point; when that point waits here, the config goes with it."""
+    first_of_run = {}
+    for log in logs:
+        first_of_run.setdefault(log["run_id"], log)
+    for run_id, log in first_of_run.items():
+        log["config"] = SQLiteStorage.get_run_config(project, run_id=run_id)
+    return logs
+
+
+def alerts_of(project: str, logs: list[dict]) -> list[dict]:
+    """TrackIO keeps a server run's alert here only when sending it failed, and marks it no further: send those
+    of the runs whose points wait. The server keeps an alert once, by its alert_id, so a resent one is harmless."""
+    runs = sorted({log["run_id"] for log in logs})
+    with sqlite3.connect(SQLiteStorage.get_project_db_path(project)) as store:
+        store.row_factory = sqlite3.Row
+        rows = store.execute(
+            "SELECT run_id, run_name AS run, title, text, level, step, timestamp, alert_id FROM alerts "
+            f"WHERE alert_id IS NOT NULL AND run_id IN ({','.join('?' * len(runs))})",
+            runs,
+        ).fetchall()
+    return [{"project": project, **row} for row in map(dict, rows)]
+
+
+def gone(count: int, path: str) -> None:
+    print(f"warning: {count} pictures waiting to be sent are gone from .trackio/ (e.g. {path}), so are not sent")
+
+
+def sync(project: str) -> None:
+    """Send the waiting points, then the waiting pictures, with TrackIO's own client; each is marked sent only
+    once the server has taken it, so a failed sync can simply be run again."""
+    url, token = server()
+    points, files = SQLiteStorage.get_pending_logs(project), SQLiteStorage.get_pending_uploads(project)
+    try:
+        client = RemoteClient(url, write_token=token)
+        if points:
+            logs = with_configs(project, points["logs"])
+            for start in range(0, len(logs), BATCH):
+                client.predict(api_name="/bulk_log", logs=logs[start : start + BATCH], hf_token=None)
+            if alerts := alerts_of(project, logs):
+                client.predict(api_name="/bulk_alert", alerts=alerts, hf_token=None)
+            SQLiteStorage.clear_pending_logs(project, points["ids"])
+        if files:
+            replay_pending_uploads(files, project, predict=client.predict, hf_token=None, warn_missing=gone)
+    except (httpx.HTTPError, ConnectionError, RuntimeError) as error:
+        sys.exit(f"error: the sync to {url} stopped ({error}); what did not arrive still waits: run it again")
+    sent = [f"{len(batch['ids'])} {kind}" for batch, kind in ((points, "points"), (files, "pictures")) if batch]
+    print(f"Sent {' and '.join(sent)} to {url}." if sent else f"Nothing to send: every point has reached {url}.")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "check":
+        check()
+    else:
+        sync(sys.argv[2])
