@@ -1,6 +1,10 @@
 """A run's record in outputs/<run>/: what decided its result, and the result itself, written all at once."""
 
+import atexit
+import contextlib
+import fcntl
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -14,6 +18,8 @@ from PIL import Image
 from threadpoolctl import threadpool_info
 
 from config import ConfigError
+
+RUNNING = []  # this run's .running- file, open (so locked) until the process ends
 
 
 def output_dir() -> Path:
@@ -31,15 +37,59 @@ def recorded_runs() -> dict[str, Path]:
     return {path.parent.name: path.parent for path in manifests}
 
 
+def lock(path: Path, wait: bool = True) -> int | None:
+    """A folder, or a file (made if need be), open and locked until it is closed, as the system closes it when the
+    process ends, even killed. None where another process holds the lock."""
+    descriptor = os.open(path, os.O_RDONLY | (0 if path.is_dir() else os.O_CREAT), 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return descriptor
+    except BlockingIOError:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def outputs_locked():
+    """outputs/, for one run at a time: to clear killed runs, to choose a name, or to end."""
+    output_dir().mkdir(parents=True, exist_ok=True)
+    descriptor = lock(output_dir())
+    try:
+        yield output_dir()
+    finally:
+        os.close(descriptor)
+
+
+def clear_killed_runs() -> list[str]:
+    """A run holds outputs/.running-<run> locked while it lives, and removes it as it ends; a killed run (SIGKILL,
+    out of memory) leaves it unlocked, and maybe a half-written .partial-<run>. Removes both; returns the names."""
+    killed = []
+    with outputs_locked() as outputs:
+        for path in outputs.glob(".running-*"):
+            if (dead := lock(path, wait=False)) is not None:
+                killed.append(path.name.removeprefix(".running-"))
+                shutil.rmtree(outputs / f".partial-{killed[-1]}", ignore_errors=True)
+                path.unlink()
+                os.close(dead)
+    return killed
+
+
+def end_run(running: Path) -> None:
+    with outputs_locked():
+        running.unlink()
+
+
 def choose_run_name(requested: str, model_name: str, seed: int) -> str:
-    """RUN_NAME if it is free, or else <model>-seed<seed>-<time>, numbered when two runs start in one second."""
-    if requested and (output_dir() / requested).exists():
-        raise ConfigError(f"RUN_NAME {requested!r} already exists in {output_dir()}: choose another name")
-    name = base = requested or f"{model_name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    for count in range(2, 1000):
-        if not (output_dir() / name).exists():
-            break
-        name = f"{base}-{count}"
+    """RUN_NAME if it is free, or else <model>-seed<seed>-<time>, numbered when two runs start in one second;
+    the run holds its name until it ends."""
+    with outputs_locked() as outputs:
+        taken = {path.name.removeprefix(".running-") for path in outputs.iterdir()}
+        if requested in taken:
+            raise ConfigError(f"RUN_NAME {requested!r} is in {outputs} already, or running: choose another name")
+        base = requested or f"{model_name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+        names = (base if count == 1 else f"{base}-{count}" for count in itertools.count(1))
+        name = next(name for name in names if name not in taken)
+        RUNNING.append(lock(outputs / f".running-{name}"))
+    atexit.register(end_run, outputs / f".running-{name}")  # at any end but a kill
     return name
 
 
@@ -81,12 +131,17 @@ def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_fil
     partial = run_dir.with_name(f".partial-{run_name}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
-    predictions.to_csv(partial / "predictions.csv", index=False)
-    Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
-    for name, write in model_files.items():
-        write(partial / name)
-    partial.rename(run_dir)
+    try:
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        metrics = json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True)
+        (partial / "metrics.json").write_text(metrics + "\n")
+        predictions.to_csv(partial / "predictions.csv", index=False)
+        Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
+        for name, write in model_files.items():
+            write(partial / name)
+        partial.rename(run_dir)
+    except BaseException:  # interrupted, or the disk is full: the space back, and no half-written folder
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     print(f"Outputs in {run_dir}, fingerprint {manifest['result']['fingerprint'][:12]}")
     return run_dir

@@ -1,17 +1,46 @@
 """The run in TrackIO: its config at the start, then its results, a picture of its predictions, and alerts."""
 
+import contextlib
 import json
+import os
+import sqlite3
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import trackio
 from sklearn.metrics import classification_report, confusion_matrix
+from trackio.sqlite_storage import SCHEMA_VERSION
 
 BLUE, WHITE = np.array([8, 48, 107]), np.array([255, 255, 255])
 
 
-def start(project: str, run_name: str, config: dict, facts: dict) -> None:
+def check_store(project: str) -> None:
+    """Stop, in one line, before TrackIO opens a store that it cannot read, and so might change: a damaged
+    file, or one from a newer TrackIO (its schema version is SQLite's user_version)."""
+    path = Path(os.path.relpath(trackio.SQLiteStorage.get_project_db_path(project)))
+    if not path.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as store:
+            version = store.execute("PRAGMA user_version").fetchone()[0]
+            problem = store.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        version, problem = 0, str(error)
+    aside = f"move the store aside, and a new one starts: mv {path.parent} {path.parent}.old"
+    if version > SCHEMA_VERSION:
+        sys.exit(f"error: a newer TrackIO wrote {path} (schema {version}): upgrade trackio, or {aside}")
+    if problem != "ok":
+        sys.exit(f"error: TrackIO cannot read {path} ({problem}): {aside}")
+
+
+def start(project: str, run_name: str, config: dict, facts: dict, killed: list[str]) -> None:
+    check_store(project)
+    for name in killed:  # TrackIO keeps no run status: an alert tells how a run that was killed ended
+        if record := trackio.SQLiteStorage.get_latest_run_record_by_name(project, name):
+            text = ["its process was killed (docker kill, or out of memory) before the run could end"]
+            trackio.SQLiteStorage.bulk_alert(project, name, ["Killed"], text, ["error"], [None], run_id=record["id"])
     # No background CPU or GPU sampling: the run's records hold only what the run itself decides.
     trackio.init(
         project=project,
@@ -29,6 +58,13 @@ def log_model(run_dir: Path, names) -> None:
     for name in names:
         artifact.add_file(run_dir / name)
     trackio.log_artifact(artifact)
+
+
+def stopped(reason: str, run_dir: Path) -> str:
+    """An alert marks a run that stopped early (TrackIO keeps no run status); returns the line that says so."""
+    kept = f"its outputs are complete in outputs/{run_dir.name}/" if run_dir.exists() else "nothing was saved"
+    trackio.alert(title="Stopped", text=f"{reason}; {kept}", level=trackio.AlertLevel.ERROR)
+    return f"error: {reason}; {kept}"
 
 
 def finish(project: str) -> None:
@@ -75,3 +111,7 @@ def log_results(manifest: dict, predictions: pd.DataFrame, task: str, overfit_ga
     if metrics["overfit_gap"] > overfit_gap:
         text = f"the train score is {metrics['overfit_gap']:.3f} above the test score (OVERFIT_GAP={overfit_gap})"
         trackio.alert(title="Overfitting", text=text, level=trackio.AlertLevel.WARN)
+
+
+if __name__ == "__main__":  # `make dashboard` checks the store before the dashboard opens it
+    check_store(sys.argv[1])

@@ -1,7 +1,9 @@
 """Train a model with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
+import errno
 import hashlib
 import pickle
+import signal
 import sys
 from dataclasses import asdict
 
@@ -19,7 +21,7 @@ from sklearn.svm import SVC, SVR
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, environment_facts, save_run
+from manifest import build_manifest, choose_run_name, clear_killed_runs, environment_facts, output_dir, save_run
 from seeding import seed_everything
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -94,11 +96,13 @@ def train(config: Config, dataset: Dataset):
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `docker stop` ends a run as Ctrl-C does
     try:
         config = load_config()
         if config.model_type not in MODELS:
             raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}")
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
+        killed = clear_killed_runs()
         run_name = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
@@ -106,7 +110,7 @@ def main() -> None:
     seed_everything(config.seed)
     facts = environment_facts(dataset.facts)
     print(f"Run {run_name}: {config.model_type}, seed {config.seed}, {dataset.task} ({dataset.facts['task_reason']})")
-    report.start(PROJECT, run_name, asdict(config), facts)
+    report.start(PROJECT, run_name, asdict(config), facts, killed)
     try:
         model, metrics, predictions = train(config, dataset)
         manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
@@ -115,6 +119,12 @@ def main() -> None:
         print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
         model_files = {"model.joblib": lambda path: joblib.dump(model, path)}
         report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
+    except KeyboardInterrupt:
+        sys.exit(report.stopped("the run was interrupted", output_dir() / run_name))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        sys.exit(report.stopped("the disk is full: free some space, then train again", output_dir() / run_name))
     finally:
         report.finish(PROJECT)
 

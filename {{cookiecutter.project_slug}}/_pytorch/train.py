@@ -1,6 +1,8 @@
 """Train a small neural network with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
+import errno
 import hashlib
+import signal
 import sys
 from dataclasses import asdict
 
@@ -17,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, environment_facts, save_run
+from manifest import build_manifest, choose_run_name, clear_killed_runs, environment_facts, output_dir, save_run
 from seeding import seed_everything, seed_worker
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -138,9 +140,11 @@ def train(config: Config, dataset: Dataset, device: torch.device):
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `docker stop` ends a run as Ctrl-C does
     try:
         config = load_config()
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
+        killed = clear_killed_runs()
         run_name = choose_run_name(config.run_name, "mlp", config.seed)
         device = choose_device(config.device)
     except (ConfigError, DataError) as error:
@@ -151,7 +155,7 @@ def main() -> None:
     torch.set_num_threads(config.threads)  # how torch splits a sum between CPU threads changes its rounding
     facts = environment_facts(dataset.facts) | {"device": device_facts(device)}
     print(f"Run {run_name}: mlp, seed {config.seed}, {device.type}, {dataset.task} ({dataset.facts['task_reason']})")
-    report.start(PROJECT, run_name, asdict(config), facts)
+    report.start(PROJECT, run_name, asdict(config), facts, killed)
     try:
         prepare, model, metrics, predictions = train(config, dataset, device)
         manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
@@ -165,6 +169,12 @@ def main() -> None:
             "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
         }
         report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
+    except KeyboardInterrupt:
+        sys.exit(report.stopped("the run was interrupted", output_dir() / run_name))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        sys.exit(report.stopped("the disk is full: free some space, then train again", output_dir() / run_name))
     finally:
         report.finish(PROJECT)
 

@@ -4,8 +4,9 @@
 set -uo pipefail
 export DOCKER_BUILDKIT=1 # builds use RUN --mount
 # Docker's errors and build progress go to stderr: show them as they come, and keep a copy to read.
+# tee -i outlives a Ctrl-C, to pass on the run's last words.
 errors=$(mktemp) && trap 'rm -f "$errors"' EXIT && exec 3>&1
-"${DOCKER:-docker}" "$@" 2>&1 >&3 3>&- | tee "$errors" >&2
+"${DOCKER:-docker}" "$@" 2>&1 >&3 3>&- | tee -i "$errors" >&2
 status=${PIPESTATUS[0]}
 ((status == 0)) && exit 0
 # Killed without a word, most often by the kernel for memory: say so rather than end in silence.
