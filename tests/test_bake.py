@@ -51,6 +51,7 @@ DEFAULT_FILES = {
     "manifest.py",
     "pyproject.toml",
     "report.py",
+    "results.py",
     "requirements.txt",
     "scripts/docker.sh",
     "scripts/lock.sh",

@@ -41,7 +41,7 @@ class Config:
     task: str = "auto"  # classification or regression; auto infers it from the target (see data.py)
     overfit_gap: float = 0.05  # alert when the train score beats the test score by more
     run_name: str = ""  # empty means <model>-seed<seed>-<time>
-    group: str = ""  # the runs of a group, e.g. a sweep's, fold together on the dashboard
+    group: str = ""  # runs of one group fold together on the dashboard
 
     def check(self) -> None:
         """The rules that the settings follow: the first one broken stops the run."""

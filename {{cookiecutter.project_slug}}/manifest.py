@@ -1,7 +1,6 @@
 """A run's record in outputs/<run>/: what decided its result, and the result itself, written all at once."""
 
 import atexit
-import contextlib
 import fcntl
 import hashlib
 import itertools
@@ -19,7 +18,7 @@ from threadpoolctl import threadpool_info
 
 from config import ConfigError
 
-RUNNING = []  # this run's .running- file, open (so locked) until the process ends
+HELD = []  # this run's .partial- folder, open and so locked until the process ends
 
 
 def output_dir() -> Path:
@@ -37,10 +36,10 @@ def recorded_runs() -> dict[str, Path]:
     return {path.parent.name: path.parent for path in manifests}
 
 
-def lock(path: Path, wait: bool = True) -> int | None:
-    """A folder, or a file (made if need be), open and locked until it is closed, as the system closes it when the
-    process ends, even killed. None where another process holds the lock."""
-    descriptor = os.open(path, os.O_RDONLY | (0 if path.is_dir() else os.O_CREAT), 0o644)
+def locked(folder: Path, wait: bool = True) -> int | None:
+    """folder, opened and locked until closed, as the system does when the process ends, even killed; None
+    (without wait) when a live process holds it."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         return descriptor
@@ -48,49 +47,36 @@ def lock(path: Path, wait: bool = True) -> int | None:
         os.close(descriptor)
 
 
-@contextlib.contextmanager
-def outputs_locked():
-    """outputs/, for one run at a time: to clear killed runs, to choose a name, or to end."""
-    output_dir().mkdir(parents=True, exist_ok=True)
-    descriptor = lock(output_dir())
-    try:
-        yield output_dir()
-    finally:
-        os.close(descriptor)
-
-
 def clear_killed_runs() -> list[str]:
-    """A run holds outputs/.running-<run> locked while it lives, and removes it as it ends; a killed run (SIGKILL,
-    out of memory) leaves it unlocked, and maybe a half-written .partial-<run>. Removes both; returns the names."""
+    """Remove each outputs/.partial-<run> that no live run holds locked: its run was killed. Returns their names."""
     killed = []
-    with outputs_locked() as outputs:
-        for path in outputs.glob(".running-*"):
-            if (dead := lock(path, wait=False)) is not None:
-                killed.append(path.name.removeprefix(".running-"))
-                shutil.rmtree(outputs / f".partial-{killed[-1]}", ignore_errors=True)
-                path.unlink()
-                os.close(dead)
+    for path in output_dir().glob(".partial-*"):
+        if (descriptor := locked(path, wait=False)) is not None:
+            os.close(descriptor)
+            shutil.rmtree(path)
+            killed.append(path.name.removeprefix(".partial-"))
     return killed
 
 
-def end_run(running: Path) -> None:
-    with outputs_locked():
-        running.unlink()
-
-
-def choose_run_name(requested: str, model_name: str, seed: int) -> str:
-    """RUN_NAME if it is free, or else <model>-seed<seed>-<time>, numbered when two runs start in one second;
-    the run holds its name until it ends."""
-    with outputs_locked() as outputs:
-        taken = {path.name.removeprefix(".running-") for path in outputs.iterdir()}
+def choose_run_name(requested: str, model_name: str, seed: int) -> tuple[str, list[str]]:
+    """RUN_NAME if it is free, or else <model>-seed<seed>-<time>, numbered when two runs start in one second.
+    The run holds outputs/.partial-<run> locked until it ends. Returns the name, and the killed runs' names."""
+    output_dir().mkdir(parents=True, exist_ok=True)
+    outputs = locked(output_dir())  # one run at a time clears and chooses
+    try:
+        killed = clear_killed_runs()
+        taken = {path.name.removeprefix(".partial-") for path in output_dir().iterdir()}
         if requested in taken:
-            raise ConfigError(f"RUN_NAME {requested!r} is in {outputs} already, or running: choose another name")
+            raise ConfigError(f"RUN_NAME {requested!r} is in {output_dir()} already, or running: choose another name")
         base = requested or f"{model_name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-        names = (base if count == 1 else f"{base}-{count}" for count in itertools.count(1))
-        name = next(name for name in names if name not in taken)
-        RUNNING.append(lock(outputs / f".running-{name}"))
-    atexit.register(end_run, outputs / f".running-{name}")  # at any end but a kill
-    return name
+        numbered = (f"{base}-{count}" for count in itertools.count(2))
+        name = next(name for name in itertools.chain([base], numbered) if name not in taken)
+        (partial := output_dir() / f".partial-{name}").mkdir()
+        HELD.append(locked(partial))
+    finally:
+        os.close(outputs)
+    atexit.register(shutil.rmtree, partial, ignore_errors=True)  # at any end but a kill; a saved run renamed it
+    return name, killed
 
 
 def environment_facts(data: dict) -> dict:
@@ -126,22 +112,15 @@ def build_manifest(run_name: str, config: dict, facts: dict, metrics: dict, pred
 
 
 def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_files: dict) -> Path:
-    """Write into a hidden folder, then rename it: an interrupted run leaves no half-written outputs/<run>/."""
+    """Write into the run's hidden folder, then rename it: an interrupted run leaves no half-written outputs/<run>/."""
     run_dir = output_dir() / run_name
     partial = run_dir.with_name(f".partial-{run_name}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        metrics = json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True)
-        (partial / "metrics.json").write_text(metrics + "\n")
-        predictions.to_csv(partial / "predictions.csv", index=False)
-        Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
-        for name, write in model_files.items():
-            write(partial / name)
-        partial.rename(run_dir)
-    except BaseException:  # interrupted, or the disk is full: the space back, and no half-written folder
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
+    predictions.to_csv(partial / "predictions.csv", index=False)
+    Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
+    for name, write in model_files.items():
+        write(partial / name)
+    partial.rename(run_dir)
     print(f"Outputs in {run_dir}, fingerprint {manifest['result']['fingerprint'][:12]}")
     return run_dir

@@ -42,14 +42,8 @@ def start(project: str, run_name: str, config: dict, facts: dict, killed: list[s
             text = ["its process was killed (docker kill, or out of memory) before the run could end"]
             trackio.SQLiteStorage.bulk_alert(project, name, ["Killed"], text, ["error"], [None], run_id=record["id"])
     # No background CPU or GPU sampling: the run's records hold only what the run itself decides.
-    trackio.init(
-        project=project,
-        name=run_name,
-        group=config["group"] or None,
-        config=config | {"environment": facts},
-        auto_log_cpu=False,
-        auto_log_gpu=False,
-    )
+    settings = {"group": config["group"] or None, "config": config | {"environment": facts}}
+    trackio.init(project=project, name=run_name, auto_log_cpu=False, auto_log_gpu=False, **settings)
 
 
 def log_model(run_dir: Path, names) -> None:
@@ -57,7 +51,12 @@ def log_model(run_dir: Path, names) -> None:
     artifact = trackio.Artifact(f"{run_dir.name}-model", type="model")
     for name in names:
         artifact.add_file(run_dir / name)
-    trackio.log_artifact(artifact)
+    try:
+        trackio.log_artifact(artifact)
+    except OSError:  # a full disk: train.py says so
+        raise
+    except Exception as error:  # e.g. a tracking server that went away: the model is safe in outputs/ all the same
+        print(f"warning: the model is not in TrackIO ({type(error).__name__}); it is in {run_dir}", file=sys.stderr)
 
 
 def stopped(reason: str, run_dir: Path) -> str:

@@ -21,7 +21,7 @@ from sklearn.svm import SVC, SVR
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, clear_killed_runs, environment_facts, output_dir, save_run
+from manifest import build_manifest, choose_run_name, environment_facts, output_dir, save_run
 from seeding import seed_everything
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -102,8 +102,7 @@ def main() -> None:
         if config.model_type not in MODELS:
             raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}")
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
-        killed = clear_killed_runs()
-        run_name = choose_run_name(config.run_name, config.model_type, config.seed)
+        run_name, killed = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
 

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, clear_killed_runs, environment_facts, output_dir, save_run
+from manifest import build_manifest, choose_run_name, environment_facts, output_dir, save_run
 from seeding import seed_everything, seed_worker
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -144,8 +144,7 @@ def main() -> None:
     try:
         config = load_config()
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
-        killed = clear_killed_runs()
-        run_name = choose_run_name(config.run_name, "mlp", config.seed)
+        run_name, killed = choose_run_name(config.run_name, "mlp", config.seed)
         device = choose_device(config.device)
     except (ConfigError, DataError) as error:
         sys.exit(f"error: {error}")
