@@ -115,12 +115,16 @@ def save_run(run_name: str, manifest: dict, predictions, image: tuple, model_fil
     """Write into the run's hidden folder, then rename it: an interrupted run leaves no half-written outputs/<run>/."""
     run_dir = output_dir() / run_name
     partial = run_dir.with_name(f".partial-{run_name}")
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    (partial / "metrics.json").write_text(json.dumps(manifest["result"]["metrics"], indent=2, sort_keys=True) + "\n")
-    predictions.to_csv(partial / "predictions.csv", index=False)
-    Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
-    for name, write in model_files.items():
-        write(partial / name)
-    partial.rename(run_dir)
+    try:
+        for name, record in (("manifest.json", manifest), ("metrics.json", manifest["result"]["metrics"])):
+            (partial / name).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        predictions.to_csv(partial / "predictions.csv", index=False)
+        Image.fromarray(image[1]).save(partial / f"{image[0]}.png")
+        for name, write in model_files.items():
+            write(partial / name)
+        partial.rename(run_dir)
+    except BaseException:  # interrupted, or the disk is full: the space back at once, before TrackIO ends the run
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     print(f"Outputs in {run_dir}, fingerprint {manifest['result']['fingerprint'][:12]}")
     return run_dir
