@@ -57,6 +57,7 @@ DEFAULT_FILES = {
     "scripts/lock.sh",
     "scripts/run-facts.sh",
     "seeding.py",
+    "store.py",
     "tests/conftest.py",
     "tests/test_data.py",
     "tests/test_reproducibility.py",

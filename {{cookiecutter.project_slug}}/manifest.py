@@ -19,26 +19,21 @@ from threadpoolctl import threadpool_info
 from config import ConfigError
 
 HELD = []  # this run's .partial- folder, open and so locked until the process ends
+RESULTS_DIR = Path(__file__).resolve().parent / "results"  # runs handed in (make submit), which git tracks
 
 
 def output_dir() -> Path:
     return Path(os.environ.get("OUTPUT_DIR", Path(__file__).resolve().parent / "outputs"))
 
 
-def results_dir() -> Path:
-    """The runs handed in (`make submit`): git tracks them, so that a clone carries them."""
-    return Path(__file__).resolve().parent / "results"
-
-
 def recorded_runs() -> dict[str, Path]:
     """The folder of each recorded run by name; a run handed in is found in results/ before outputs/."""
-    manifests = [*output_dir().glob("*/manifest.json"), *results_dir().glob("*/manifest.json")]
+    manifests = [*output_dir().glob("*/manifest.json"), *RESULTS_DIR.glob("*/manifest.json")]
     return {path.parent.name: path.parent for path in manifests}
 
 
 def locked(folder: Path, wait: bool = True) -> int | None:
-    """folder, opened and locked until closed, as the system does when the process ends, even killed; None
-    (without wait) when a live process holds it."""
+    """folder, locked until closed, as it is when the process ends, even killed; None when another holds it."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

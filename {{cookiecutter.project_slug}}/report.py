@@ -1,9 +1,7 @@
 """The run in TrackIO: its config at the start, then its results, a picture of its predictions, and alerts."""
 
-import contextlib
+import errno
 import json
-import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -11,36 +9,15 @@ import numpy as np
 import pandas as pd
 import trackio
 from sklearn.metrics import classification_report, confusion_matrix
-from trackio.sqlite_storage import SCHEMA_VERSION
+
+import store
 
 BLUE, WHITE = np.array([8, 48, 107]), np.array([255, 255, 255])
 
 
-def check_store(project: str) -> None:
-    """Stop, in one line, before TrackIO opens a store that it cannot read, and so might change: a damaged
-    file, or one from a newer TrackIO (its schema version is SQLite's user_version)."""
-    path = Path(os.path.relpath(trackio.SQLiteStorage.get_project_db_path(project)))
-    if not path.exists():
-        return
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as store:
-            version = store.execute("PRAGMA user_version").fetchone()[0]
-            problem = store.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.DatabaseError as error:
-        version, problem = 0, str(error)
-    aside = f"move the store aside, and a new one starts: mv {path.parent} {path.parent}.old"
-    if version > SCHEMA_VERSION:
-        sys.exit(f"error: a newer TrackIO wrote {path} (schema {version}): upgrade trackio, or {aside}")
-    if problem != "ok":
-        sys.exit(f"error: TrackIO cannot read {path} ({problem}): {aside}")
-
-
 def start(project: str, run_name: str, config: dict, facts: dict, killed: list[str]) -> None:
-    check_store(project)
-    for name in killed:  # TrackIO keeps no run status: an alert tells how a run that was killed ended
-        if record := trackio.SQLiteStorage.get_latest_run_record_by_name(project, name):
-            text = ["its process was killed (docker kill, or out of memory) before the run could end"]
-            trackio.SQLiteStorage.bulk_alert(project, name, ["Killed"], text, ["error"], [None], run_id=record["id"])
+    store.check(project)
+    store.mark_killed(project, killed)
     # No background CPU or GPU sampling: the run's records hold only what the run itself decides.
     settings = {"group": config["group"] or None, "config": config | {"environment": facts}}
     trackio.init(project=project, name=run_name, auto_log_cpu=False, auto_log_gpu=False, **settings)
@@ -59,8 +36,12 @@ def log_model(run_dir: Path, names) -> None:
         print(f"warning: the model is not in TrackIO ({type(error).__name__}); it is in {run_dir}", file=sys.stderr)
 
 
-def stopped(reason: str, run_dir: Path) -> str:
+def stopped(error: BaseException, run_dir: Path) -> str:
     """An alert marks a run that stopped early (TrackIO keeps no run status); returns the line that says so."""
+    if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+        raise error  # not a full disk: a fault of the code, with its traceback
+    full = "the disk is full: free some space, then train again"
+    reason = full if isinstance(error, OSError) else "the run was interrupted"
     kept = f"its outputs are complete in outputs/{run_dir.name}/" if run_dir.exists() else "nothing was saved"
     trackio.alert(title="Stopped", text=f"{reason}; {kept}", level=trackio.AlertLevel.ERROR)
     return f"error: {reason}; {kept}"
@@ -68,12 +49,7 @@ def stopped(reason: str, run_dir: Path) -> str:
 
 def finish(project: str) -> None:
     trackio.finish()
-    # Points that a tracking server did not take wait in the local store, and TrackIO only warns: fail, and say so.
-    if pending := trackio.SQLiteStorage.get_pending_logs(project):
-        raise SystemExit(
-            f"error: {len(pending['ids'])} points did not reach the tracking server; "
-            "they wait in .trackio/: make sync-runs sends them"
-        )
+    store.check_sent(project)
 
 
 def picture(task: str, predictions: pd.DataFrame) -> tuple[str, np.ndarray]:
@@ -110,7 +86,3 @@ def log_results(manifest: dict, predictions: pd.DataFrame, task: str, overfit_ga
     if metrics["overfit_gap"] > overfit_gap:
         text = f"the train score is {metrics['overfit_gap']:.3f} above the test score (OVERFIT_GAP={overfit_gap})"
         trackio.alert(title="Overfitting", text=text, level=trackio.AlertLevel.WARN)
-
-
-if __name__ == "__main__":  # `make dashboard` checks the store before the dashboard opens it
-    check_store(sys.argv[1])

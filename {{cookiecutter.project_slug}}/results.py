@@ -10,7 +10,8 @@ from pathlib import Path
 
 import trackio
 
-from manifest import output_dir, recorded_runs, results_dir
+import store
+from manifest import RESULTS_DIR, output_dir, recorded_runs
 from verify import reproduce
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -48,6 +49,7 @@ def compare() -> int:
     output_dir().mkdir(exist_ok=True)
     (path := output_dir() / "compare.md").write_text(text)
     # One run named "compare" holds the reports: the dashboard shows them under Alerts & Reports.
+    store.check(PROJECT)
     with contextlib.redirect_stdout(io.StringIO()):  # TrackIO's own words would bury the table
         trackio.init(project=PROJECT, name="compare", resume="allow", auto_log_cpu=False, auto_log_gpu=False)
         trackio.log({"reports/compare": trackio.Markdown(text)})
@@ -58,7 +60,7 @@ def compare() -> int:
 
 def submit(run_name: str) -> int:
     """Copy the evidence of a committed run that reproduces into results/<run>/, for git."""
-    folder, target = output_dir() / run_name, results_dir() / run_name
+    folder, target = output_dir() / run_name, RESULTS_DIR / run_name
     if not run_name or not (folder / "manifest.json").is_file():
         runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("*/manifest.json"))) or "none"
         sys.exit(f"error: no run {run_name!r} in outputs/ to hand in: RUN= names one of {runs}")

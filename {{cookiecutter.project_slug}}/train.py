@@ -1,6 +1,5 @@
 """Train a model with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
-import errno
 import hashlib
 import pickle
 import signal
@@ -118,12 +117,8 @@ def main() -> None:
         print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
         model_files = {"model.joblib": lambda path: joblib.dump(model, path)}
         report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
-    except KeyboardInterrupt:
-        sys.exit(report.stopped("the run was interrupted", output_dir() / run_name))
-    except OSError as error:
-        if error.errno != errno.ENOSPC:
-            raise
-        sys.exit(report.stopped("the disk is full: free some space, then train again", output_dir() / run_name))
+    except (KeyboardInterrupt, OSError) as error:  # Ctrl-C, docker stop, or a full disk
+        sys.exit(report.stopped(error, output_dir() / run_name))
     finally:
         report.finish(PROJECT)
 
