@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,13 @@ def bake(output_dir: Path, **answers: str) -> Path:
     """Generate a project from the template, as `cookiecutter --no-input` with these answers would."""
     answers.setdefault("init_git", "no")
     return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, REPO, bake
+from conftest import DOCKER, REPO, bake, free_port
 
 pytestmark = pytest.mark.docker
 
@@ -93,12 +93,6 @@ def socket_group_id() -> int:
     return os.stat("/var/run/docker.sock").st_gid
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     path = bake(tmp_path_factory.mktemp("e2e"), project_name="Repro E2E", init_git="yes")
@@ -153,10 +147,15 @@ def test_training_twice_gives_the_same_results_on_the_host(project):
 
 def test_manifest_names_the_commit_and_the_image(project):
     manifest = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    # The committed code without results/, so that a commit which only hands a run in keeps the same tree.
+    tree = "".join(
+        f"{line}\n" for line in project.git("ls-tree", "HEAD").splitlines() if line.split("\t")[1] != "results"
+    )
     assert manifest["code"] == {
         "git_commit": project.git("rev-parse", "HEAD").strip(),
         "dirty": False,
         "diff_sha256": None,
+        "tree": hashlib.sha256(tree.encode()).hexdigest(),
     }
     image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
     assert manifest["image"] == {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed

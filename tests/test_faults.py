@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, bake
+from conftest import DOCKER, bake, free_port
 from trackio.sqlite_storage import SCHEMA_VERSION
 
 pytestmark = pytest.mark.docker
@@ -97,12 +96,6 @@ def read(store: Path) -> contextlib.closing:
 def run_name(output: str) -> str:
     [run] = [line.split()[1].rstrip(":") for line in output.splitlines() if line.startswith("Run ")]
     return run
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 import json
 import os
 import platform
-import socket
 import sqlite3
 import subprocess
 import time
@@ -12,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, bake
+from conftest import DOCKER, bake, free_port
 from test_arm64 import ARM64_BASE, arm64_missing, image_here
 
 pytestmark = pytest.mark.docker
@@ -73,12 +72,6 @@ def registry_answers() -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post_json(url: str, payload: dict, headers: dict | None = None) -> dict:

@@ -48,8 +48,8 @@ def compare() -> int:
     print(text)
     output_dir().mkdir(exist_ok=True)
     (path := output_dir() / "compare.md").write_text(text)
-    # One run named "compare" holds the reports: the dashboard shows them under Alerts & Reports.
     store.check(PROJECT)
+    # One run named "compare" holds the reports: the dashboard shows them under Alerts & Reports.
     with contextlib.redirect_stdout(io.StringIO()):  # TrackIO's own words would bury the table
         trackio.init(project=PROJECT, name="compare", resume="allow", auto_log_cpu=False, auto_log_gpu=False)
         trackio.log({"reports/compare": trackio.Markdown(text)})

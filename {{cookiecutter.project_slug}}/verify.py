@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from subprocess import DEVNULL, PIPE, Popen
 
-from manifest import recorded_runs
+from manifest import output_dir, recorded_runs
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 # Facts that may change a result, and that a reproduction warns about when they changed (not the host's kernel).
@@ -82,7 +82,7 @@ def reproduce(run_name: str, scratch: Path) -> int:
     """Rerun a run of outputs/ or results/ with its recorded config, and compare the results."""
     if (recorded_dir := recorded_runs().get(run_name)) is None:
         runs = ", ".join(sorted(recorded_runs())) or "none"
-        sys.exit(f"error: no recorded run {run_name!r} in outputs/ or results/: name one of {runs}")
+        sys.exit(f"error: no recorded run {run_name!r} in {output_dir()} or results/: name one of {runs}")
     recorded = json.loads((recorded_dir / "manifest.json").read_text())
     settings = {key.upper(): str(value) for key, value in recorded["config"].items() if key != "run_name"}
     [rerun] = fresh_runs(settings, scratch, [f"{run_name}-reproduced"])

@@ -71,5 +71,5 @@ def test_another_result_fails_and_another_machine_is_drift(recorded, capsys):
 def test_reproduce_of_an_unknown_run_lists_the_runs(recorded):
     result = run_script(recorded.parent, "verify.py", "--run", "no-such-run")
     assert result.returncode == 1
-    expected = f"error: no recorded run 'no-such-run' in {recorded}: name one of other-seed, recorded"
+    expected = f"error: no recorded run 'no-such-run' in {recorded} or results/: name one of other-seed, recorded"
     assert result.stderr.strip() == expected
