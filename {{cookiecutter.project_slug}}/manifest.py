@@ -28,7 +28,7 @@ def output_dir() -> Path:
 
 def recorded_runs() -> dict[str, Path]:
     """The folder of each recorded run by name; a run handed in is found in results/ before outputs/."""
-    manifests = [*output_dir().glob("*/manifest.json"), *RESULTS_DIR.glob("*/manifest.json")]
+    manifests = [*output_dir().glob("[!.]*/manifest.json"), *RESULTS_DIR.glob("[!.]*/manifest.json")]
     return {path.parent.name: path.parent for path in manifests}
 
 

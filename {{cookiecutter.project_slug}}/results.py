@@ -62,7 +62,7 @@ def submit(run_name: str) -> int:
     """Copy the evidence of a committed run that reproduces into results/<run>/, for git."""
     folder, target = output_dir() / run_name, RESULTS_DIR / run_name
     if not run_name or not (folder / "manifest.json").is_file():
-        runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("*/manifest.json"))) or "none"
+        runs = ", ".join(sorted(path.parent.name for path in output_dir().glob("[!.]*/manifest.json"))) or "none"
         sys.exit(f"error: no run {run_name!r} in outputs/ to hand in: RUN= names one of {runs}")
     if target.exists():
         sys.exit(f"error: results/{run_name} is already handed in: remove it first to hand the run in again")
