@@ -214,7 +214,9 @@ def test_a_run_killed_for_memory_says_so(project):
     result = project.make("train", "MEMORY=8m", check=False)
     assert result.returncode != 0
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert error.startswith("error: the run was killed (exit 137), most often for lack of memory: raise MEMORY=")
+    assert error.startswith(
+        "error: the run was killed (exit 137): unless you killed it, it ran out of memory: raise MEMORY="
+    )
 
 
 def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):

@@ -315,6 +315,9 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
             assert final["test_accuracy"] == project.manifest(run)["result"]["metrics"]["test_accuracy"]
             [(config,)] = store.execute("SELECT config FROM configs WHERE run_name = ?", (run,)).fetchall()
             assert json.loads(config)["seed"] == runs[run]
+        # Each trained model, as an artifact of its run, on the server too.
+        models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
+        assert {f"{run}-model": "model" for run in runs}.items() <= models.items()
     # Sent to the server, so not into the project's own store.
     local_store = project.path / ".trackio" / f"{PROJECT}.db"
     if local_store.exists():

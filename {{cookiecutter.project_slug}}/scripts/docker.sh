@@ -10,7 +10,7 @@ errors=$(mktemp) && trap 'rm -f "$errors"' EXIT && exec 3>&1
 status=${PIPESTATUS[0]}
 ((status == 0)) && exit 0
 # Killed without a word, most often by the kernel for memory: say so rather than end in silence.
-((status != 137)) || { echo "error: the run was killed (exit 137), most often for lack of memory: raise MEMORY=, or give Docker more." >&2; exit 137; }
+((status != 137)) || { echo "error: the run was killed (exit 137): unless you killed it, it ran out of memory: raise MEMORY=, or give Docker more." >&2; exit 137; }
 port=$(grep -oE ':[0-9]+( failed: port is already allocated|: bind: address already in use)' "$errors" | grep -oE '[0-9]+' | head -1)
 port=${port:-7860}
 while IFS='~' read -r pattern hint; do # each line: what Docker says ~ what to do
