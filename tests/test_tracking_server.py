@@ -59,11 +59,12 @@ def server_rows(server, sql: str, *parameters) -> list[tuple]:
         return store.execute(sql, parameters).fetchall()
 
 
-def test_a_wrong_token_stops_the_run_before_it_trains(project, server):
+@pytest.mark.parametrize("target", ["train", "sweep"])
+def test_a_wrong_token_stops_the_run_before_it_trains(project, server, target):
     project.env["TRACKIO_WRITE_TOKEN"], token = "not-the-token", server.token
     try:
         started = time.monotonic()
-        result = project.make("train", *SERVER_SETTINGS, "RUN_NAME=wrong-token", check=False)
+        result = project.make(target, *SERVER_SETTINGS, "RUN_NAME=wrong-token", "SWEEP=wrong-token", check=False)
     finally:
         project.env["TRACKIO_WRITE_TOKEN"] = token
     assert result.returncode != 0
@@ -73,6 +74,7 @@ def test_a_wrong_token_stops_the_run_before_it_trains(project, server):
     ]
     assert "Traceback" not in result.stderr and "step 1/" not in result.stdout
     assert not (project.path / "outputs" / "wrong-token").exists()
+    assert not (project.path / "sweeps" / "wrong-token").exists()  # a sweep is not even submitted
     assert time.monotonic() - started < 20  # no 30 s wait in TrackIO's finish()
 
 

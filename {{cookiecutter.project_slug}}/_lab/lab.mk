@@ -11,8 +11,9 @@ SBATCH_FLAGS ?=## more flags for sbatch, e.g. --partition=gpu --time=1:00:00
 DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK)) -e TRACKIO_SERVER_URL -e TRACKIO_WRITE_TOKEN
 .PHONY: push pull tracking-server tracking-server-stop sync-runs sweep sweep-status
 
-# Before a run trains: the server must answer and take the token; otherwise the run would keep its points locally.
-train sync-runs: lab-check-token
+# Before a run trains, or a sweep is submitted: the server must answer and take the token; otherwise the runs would
+# keep their points locally.
+train sweep sync-runs: lab-check-token
 lab-check-token: image
 	@test -z "$(TRACKIO_SERVER_URL)" -o -n "$$TRACKIO_WRITE_TOKEN" || { echo "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... (make tracking-server prints it)" >&2; exit 2; }
 	@test -z "$(TRACKIO_SERVER_URL)" || $(DOCKER_RUN) $(IMAGE) python scripts/tracking.py check
