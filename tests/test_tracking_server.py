@@ -109,10 +109,13 @@ def wait_for_first_step(server, run: str) -> None:
     pytest.fail(f"no point of {run} reached the server")
 
 
-def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sends_them(project, server):
-    run = "server-went-away"
+# A run's own store, or a sweep task's, where `make sweep` puts it: make sync-runs reads both.
+@pytest.mark.parametrize("kept_in", [".trackio", "sweeps/outage/trackio/0"])
+def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sends_them(project, server, kept_in):
+    run = f"server-went-away-{kept_in.split('/')[0].strip('.')}"
     # OVERFIT_GAP=0: the run also raises an alert, which must arrive too.
-    train = project.start_make("train", *SERVER_SETTINGS, SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}")
+    settings = [*SERVER_SETTINGS, SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}", f"TRACKIO_DIR=/app/{kept_in}"]
+    train = project.start_make("train", *settings)
     # Freeze the run while the server stops, so that it stops between two steps whatever this machine's speed.
     container = training_container(project)
     wait_for_first_step(server, run)
@@ -132,7 +135,7 @@ def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sen
     time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - stopped)))
     project.make("tracking-server", f"PORT={server.url.rsplit(':', 1)[1]}")
     synced = project.make("sync-runs", *SERVER_SETTINGS)
-    assert f"Sent {pending} points and 1 pictures to http://{NETWORK}:7860." in synced.stdout
+    assert f"Sent {pending} points and 1 pictures from {kept_in}/ to http://{NETWORK}:7860." in synced.stdout
 
     with sqlite3.connect(f"file:{server.store}?mode=ro", uri=True) as store:
         assert curve_steps(store, run) == CURVE_STEPS
@@ -151,8 +154,8 @@ def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sen
     assert len(pictures) == 1
 
     again = project.make("sync-runs", *SERVER_SETTINGS)
-    assert f"Nothing to send: every point has reached http://{NETWORK}:7860." in again.stdout
-    assert project.make("train", *SERVER_SETTINGS, "N_ESTIMATORS=10", "RUN_NAME=after-sync").returncode == 0
+    assert f"Nothing to send from {kept_in}/." in again.stdout
+    assert project.make("train", *SERVER_SETTINGS, "N_ESTIMATORS=10", f"RUN_NAME={run}-after-sync").returncode == 0
 
 
 def test_sync_runs_names_the_server_it_needs(project):

@@ -1,10 +1,13 @@
 """A run's side of the shared TrackIO server: `check` that it answers and takes the write token, before a run
-trains; `sync` the points that a run could not send, which TrackIO keeps in .trackio/ (make sync-runs).
+trains; `sync` the points that runs could not send, which TrackIO keeps in their store: .trackio/, and each
+sweep task's sweeps/<sweep>/trackio/<index>/ (make sync-runs).
 Usage: python scripts/tracking.py check | sync PROJECT, with TRACKIO_SERVER_URL and TRACKIO_WRITE_TOKEN set."""
 
 import os
 import sqlite3
+import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 from trackio.pending_uploads import replay_pending_uploads
@@ -68,9 +71,21 @@ def gone(count: int, path: str) -> None:
     print(f"warning: {count} pictures waiting to be sent are gone from .trackio/ (e.g. {path}), so are not sent")
 
 
+def sync_every_store(project: str) -> None:
+    """sync each store in a process of its own: TrackIO reads TRACKIO_DIR once, as it is imported."""
+    stores = [Path(".trackio"), *sorted(Path("sweeps").glob("*/trackio/*"))]
+    stores = [store.resolve() for store in stores if (store / f"{project}.db").exists()]
+    if not stores:
+        print("Nothing to send: no run has logged here yet.")
+    for store in stores:
+        env = os.environ | {"TRACKIO_DIR": str(store)}
+        if subprocess.run([sys.executable, __file__, "sync-store", project], env=env).returncode != 0:
+            sys.exit(1)  # the store's own line said why; what did not arrive still waits
+
+
 def sync(project: str) -> None:
-    """Send the waiting points, then the waiting pictures, with TrackIO's own client; each is marked sent only
-    once the server has taken it, so a failed sync can simply be run again."""
+    """Send the waiting points of this store, then its waiting pictures, with TrackIO's own client; each is marked
+    sent only once the server has taken it, so a failed sync can simply be run again."""
     url, token = server()
     points, files = SQLiteStorage.get_pending_logs(project), SQLiteStorage.get_pending_uploads(project)
     try:
@@ -87,11 +102,14 @@ def sync(project: str) -> None:
     except (httpx.HTTPError, ConnectionError, RuntimeError) as error:
         sys.exit(f"error: the sync to {url} stopped ({error}); what did not arrive still waits: run it again")
     sent = [f"{len(batch['ids'])} {kind}" for batch, kind in ((points, "points"), (files, "pictures")) if batch]
-    print(f"Sent {' and '.join(sent)} to {url}." if sent else f"Nothing to send: every point has reached {url}.")
+    where = os.path.relpath(os.environ["TRACKIO_DIR"])
+    print(f"Sent {' and '.join(sent)} from {where}/ to {url}." if sent else f"Nothing to send from {where}/.")
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         check()
-    else:
+    elif sys.argv[1] == "sync-store":
         sync(sys.argv[2])
+    else:
+        sync_every_store(sys.argv[2])
