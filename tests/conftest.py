@@ -1,8 +1,12 @@
+import contextlib
+import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +34,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def training_container(project: Path, seconds: float = 60) -> str:
+    """The id of the container that runs train.py with this project folder mounted, once it has started."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        listed = subprocess.run([DOCKER, "ps", "--quiet"], capture_output=True, text=True, check=True).stdout
+        for container in listed.split():
+            inspect = [DOCKER, "inspect", "--format", "{{json .Mounts}}\t{{json .Config.Cmd}}", container]
+            found = subprocess.run(inspect, capture_output=True, text=True)  # it may have ended since ps
+            mounts, _, command = found.stdout.partition("\t")
+            ours = found.returncode == 0 and "train.py" in command
+            if ours and any(mount["Source"] == str(project) for mount in json.loads(mounts)):
+                return container
+        time.sleep(0.1)
+    pytest.fail(f"no container ran train.py in {project} within {seconds} s")
+
+
+def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None:
+    """Until TrackIO has written the step of run to the store (it writes its queue every half second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        # Connecting happens inside suppress (a with's items enter in turn): the store may not exist yet.
+        with (
+            contextlib.suppress(sqlite3.OperationalError),
+            contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as tracked,
+        ):
+            if tracked.execute("SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)).fetchone():
+                return
+        time.sleep(0.1)
+    pytest.fail(f"step {step} of {run} never reached {store}")
 
 
 @pytest.fixture

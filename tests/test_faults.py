@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, bake, free_port
+from conftest import DOCKER, bake, free_port, training_container, wait_for_step
 from trackio.sqlite_storage import SCHEMA_VERSION
 
 pytestmark = pytest.mark.docker
@@ -127,26 +127,6 @@ def start_long_run(project: Project) -> tuple[subprocess.Popen, str, list[str]]:
     return make, run, printed
 
 
-def container_of(project: Project) -> str:
-    """The running container that has this project mounted."""
-    for container in docker("ps", "--quiet").split():
-        mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", container))
-        if any(mount["Source"] == str(project.path) for mount in mounts):
-            return container
-    pytest.fail("no container runs this project")
-
-
-def wait_for_step(project: Project, run: str, step: int) -> None:
-    """Until TrackIO has written the step to the store (it writes its queue every half second)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(sqlite3.OperationalError), read(project.store) as store:
-            if store.execute("SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)).fetchone():
-                return
-        time.sleep(0.1)
-    pytest.fail(f"step {step} of {run} never reached the store")
-
-
 def kill_while_saving(project: Project, container: str) -> None:
     """SIGKILL while the run writes into outputs/.partial-<run>/: the process is frozen the moment the first file
     appears (saving takes half a second on this machine), so that the kill lands there every time."""
@@ -165,12 +145,12 @@ def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
     if how == "ctrl-c":
         os.killpg(make.pid, signal.SIGINT)  # as a terminal does: to make, docker and tee at once
     elif how == "docker stop":
-        docker("stop", container_of(project))
+        docker("stop", training_container(project.path))
     elif how == "docker kill":
-        wait_for_step(project, run, 1)  # what TrackIO had not written yet dies with the process
-        docker("kill", container_of(project))
+        wait_for_step(project.store, run, 1)  # what TrackIO had not written yet dies with the process
+        docker("kill", training_container(project.path))
     else:
-        kill_while_saving(project, container_of(project))
+        kill_while_saving(project, training_container(project.path))
     output = "".join(printed) + make.stdout.read()
     assert make.wait(timeout=120) != 0
     [error] = errors(output)

@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import REPO, bake
-from test_scale_out import CURVE_STEPS, Project, curve_steps, free_port
+from conftest import REPO, bake, free_port, training_container, wait_for_step
+from test_scale_out import CURVE_STEPS, Project, curve_steps
 
 pytestmark = pytest.mark.docker
 
@@ -88,27 +88,6 @@ def test_a_server_that_does_not_answer_stops_the_run_before_it_trains(project, s
     assert "Traceback" not in result.stderr and "step 1/" not in result.stdout
 
 
-def training_container(project: Project) -> str:
-    """The id of the one container of this project's image that runs train.py, once it has started."""
-    [stamp] = (project.path / ".make").glob("image-*")
-    image = f"{PROJECT}:{stamp.name.removeprefix('image-')}"
-    for _ in range(600):
-        listed = project.docker("ps", "--filter", f"ancestor={image}", "--format", "{{.ID}} {{.Command}}")
-        ids = [line.split()[0] for line in listed.stdout.splitlines() if "train.py" in line]
-        if ids:
-            return ids[0]
-        time.sleep(0.1)
-    pytest.fail("the training container did not start")
-
-
-def wait_for_first_step(server, run: str) -> None:
-    for _ in range(1200):
-        if server.store.exists() and server_rows(server, "SELECT 1 FROM metrics WHERE run_name = ?", run):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"no point of {run} reached the server")
-
-
 # A run's own store, or a sweep task's, where `make sweep` puts it: make sync-runs reads both.
 @pytest.mark.parametrize("kept_in", [".trackio", "sweeps/outage/trackio/0"])
 def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sends_them(project, server, kept_in):
@@ -117,8 +96,8 @@ def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sen
     settings = [*SERVER_SETTINGS, SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}", f"TRACKIO_DIR=/app/{kept_in}"]
     train = project.start_make("train", *settings)
     # Freeze the run while the server stops, so that it stops between two steps whatever this machine's speed.
-    container = training_container(project)
-    wait_for_first_step(server, run)
+    container = training_container(project.path)
+    wait_for_step(server.store, run, 1, seconds=120)
     project.docker("pause", container)
     project.make("tracking-server-stop")
     stopped = time.monotonic()
