@@ -81,10 +81,12 @@ def environment_facts(data: dict) -> dict:
     diff, tree = env("GIT_DIFF_SHA256") if dirty else None, env("GIT_CODE_TREE")
     tag = env("IMAGE")
     image = {"local": not tag, "tag": tag, "id": env("IMAGE_ID"), "digest": env("IMAGE_DIGEST") or None}
+    image |= {"base": env("BASE_IMAGE"), "base_id": env("BASE_ID")}  # as base-image.lock pinned it
     pools = [{key: pool.get(key) for key in ("internal_api", "version", "num_threads")} for pool in threadpool_info()]
     return {
         "code": {"git_commit": commit, "dirty": dirty if commit else None, "diff_sha256": diff, "tree": tree},
         "image": image,
+        "lock": env("LOCK_SHA256"),  # requirements.txt's sha256: every package, as the image installed it
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),

@@ -12,7 +12,7 @@ from manifest import output_dir, recorded_runs
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 # Facts that may change a result, and that a reproduction warns about when they changed (not the host's kernel).
-DRIFT_KEYS = ("code", "image", "python", "machine", "packages", "data", "hash_seed", "device")
+DRIFT_KEYS = ("code", "image", "lock", "python", "machine", "packages", "data", "hash_seed", "device")
 # Where these agree, a run must give the very same model; elsewhere, only the same predictions.
 SAME_MACHINE_KEYS = ("machine", "python", "packages", "device")
 
@@ -90,6 +90,8 @@ def reproduce(run_name: str, scratch: Path) -> int:
         same = recorded["code"].get("tree") == rerun["code"]["tree"]
         how = "its code is the same" if same else f"the code differs: `git checkout {commit}` reruns the very code"
         print(f"{'note' if same else 'warning'}: HEAD is not {commit}, which made {run_name}; {how}", file=sys.stderr)
+    if recorded.get("lock") and recorded.get("lock") == rerun.get("lock"):
+        print(f"note: same lock (requirements.txt {rerun['lock'][:12]}) as {run_name}", file=sys.stderr)
     if changes := drift(recorded, rerun):
         print(f"warning: the environment changed since {run_name} was made:", *changes, sep="\n", file=sys.stderr)
     return compare(recorded, rerun, recorded_dir, scratch / "outputs" / rerun["run"], f"run {run_name}")
