@@ -9,17 +9,23 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv test lint docker demo bench bench-waits bench-tracking clean
+.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-tracking clean
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(VENV)/installed ## a virtualenv with what the tests need
 
-$(VENV)/installed: requirements-dev.txt {{cookiecutter.project_slug}}/requirements.txt
+$(VENV)/installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.txt
 	@touch $@
+
+# The generated project's lock constrains this one: its tests run here with the image's versions.
+lock-dev: venv ## lock requirements-dev.in into requirements-dev.txt, with hashes, after a project relock
+	UV_NATIVE_TLS=1 $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
+		--python-version 3.11 --custom-compile-command "make lock-dev" \
+		--output-file requirements-dev.txt requirements-dev.in
 
 test: venv ## every test; the Docker ones need an engine (see `make docker`)
 	$(VENV)/bin/python -m pytest

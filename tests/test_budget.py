@@ -9,10 +9,10 @@ from conftest import bake
 
 CODE = {".py", ".sh", ".mk"}
 CODE_NAMES = {"Makefile", "Dockerfile"}
-# Non-blank lines of code outside tests/ and docs. The core was 600 and 700; the hand-in loop (results.py, and
-# reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200.
-BUDGETS = {"scikit-learn": 800, "pytorch": 880}
-TEST_BUDGET = 250  # non-blank lines of the default project's tests
+# The files that hold the Makefile's logic: no line over 100 characters, as ruff holds Python to.
+NARROW = {".sh", ".mk"} | CODE_NAMES
+WIDEST = 100
+LAB_SCRIPTS = {"registry.sh", "tracking-server.sh"}  # still wider: to be wrapped
 
 
 def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
@@ -26,28 +26,39 @@ def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("framework", BUDGETS)
-def test_the_project_fits_its_budgets(tmp_path, framework):
-    project = bake(tmp_path, framework=framework)
+def wide_lines(project: Path) -> list[str]:
+    narrow = [path for path in project.rglob("*") if path.suffix in NARROW or path.name in CODE_NAMES]
+    narrow = [path for path in narrow if path.name not in LAB_SCRIPTS]
+    return [
+        f"{path.relative_to(project)}:{number}"
+        for path in narrow
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if len(line) > WIDEST
+    ]
+
+
+@pytest.mark.parametrize("lab", ["no", "yes"])
+@pytest.mark.parametrize("framework", ["scikit-learn", "pytorch"])
+def test_the_project_reads_easily(tmp_path, framework, lab):
+    project = bake(tmp_path, framework=framework, include_lab_tools=lab)
     counts = code_lines(project)
-    assert sum(counts.values()) <= BUDGETS[framework], counts
-    assert max(counts, key=counts.get) == "train.py", counts  # the file a student edits is the biggest
-    assert len((project / "Makefile").read_text().splitlines()) <= 64
-    assert len((project / "Dockerfile").read_text().splitlines()) <= 30
-    assert len((project / "README.md").read_text().splitlines()) <= 120
+    python = {name: count for name, count in counts.items() if name.endswith(".py") and "/" not in name}
+    assert python["train.py"] >= max(python.values()), python  # the file a student edits is the biggest
+    assert wide_lines(project) == []
     dockerfile = (project / "Dockerfile").read_text()
-    assert dockerfile.count("pip install -r") == dockerfile.count("uv pip install -r") == 1  # one installer, uv
-    if framework == "scikit-learn":
-        assert sum(code_lines(project, tests=True).values()) <= TEST_BUDGET
+    assert dockerfile.count("uv pip sync --require-hashes") == 1  # one installer, uv, from the lock
+    makefile = (project / "Makefile").read_text()
+    assert "$(MAKE)" not in makefile + (project / "lab.mk").read_text() if lab == "yes" else makefile
 
 
 def test_make_help_lists_the_targets_of_a_students_day(tmp_path):
-    """Ten for the work itself, and two that close the loop from a run to a grade: compare and submit."""
+    """Eleven for the work itself (lock among them), and two that close the loop from a run to a grade."""
     project = bake(tmp_path)
     listed = subprocess.run(["make", "help"], cwd=project, capture_output=True, text=True, check=True).stdout
     targets = re.findall(r"^  ([a-z-]+) +\[(?:host|container)\]", listed, flags=re.MULTILINE)
     assert targets == [
         "image",
+        "lock",
         "train",
         "verify",
         "reproduce",

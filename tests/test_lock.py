@@ -1,14 +1,23 @@
-"""A lock on a real engine: `make image` resolves requirements.in in the image's Python, with hashes."""
+"""The lock on a real engine: every package of the image locked with hashes, relocks that say what
+moved, a newer release on an index that stays out, and a base image that moves under its tag."""
 
+import contextlib
+import hashlib
+import http.server
+import io
 import re
+import threading
+import zipfile
+from pathlib import Path
 
 import pytest
-from conftest import bake
+from conftest import DOCKER, bake
 from test_docker_e2e import Project, built
 
 pytestmark = pytest.mark.docker
 
 REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
+MOVED_BASE = "repro-lock-base:moving"  # a tag of this test's own, moved under the project
 
 
 def hashes_by_package(lock: str) -> dict[str, list[str]]:
@@ -16,44 +25,171 @@ def hashes_by_package(lock: str) -> dict[str, list[str]]:
     return {REQUIREMENT.match(block).group(1): re.findall(r"--hash=sha256:[0-9a-f]{64}", block) for block in blocks[1:]}
 
 
+def installed(project: Project) -> dict[str, str]:
+    """name -> version of every distribution in the image's virtualenv."""
+    listing = (
+        "import importlib.metadata as m; [print(d.metadata['Name'].lower(), d.version) for d in m.distributions()]"
+    )
+    printed = project.docker("run", "--rm", project.image(), "python", "-c", listing).stdout
+    return dict(line.split() for line in printed.splitlines())
+
+
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory):
     project = Project(bake(tmp_path_factory.mktemp("lock"), project_name="Repro Lock", init_git="yes"))
-    pins = (project.path / "requirements.txt").read_text()
-    project.edit("requirements.in", pins)
-    assert built(project.make("image"))
-    assert (project.path / "requirements.in").read_text() == pins
+    result = project.make("image")
+    assert built(result) and "lock:" not in result.stdout  # the template's lock is up to date
     yield project
     project.make("clean", check=False)
 
 
-def test_lock_pins_every_package_with_hashes(locked):
+def test_every_package_of_the_image_is_locked_with_hashes(locked):
     lock = (locked.path / "requirements.txt").read_text()
     packages = hashes_by_package(lock)
-    assert len(packages) > 30  # the direct pins and everything they pull in
     assert all(packages.values()), [name for name, hashes in packages.items() if not hashes]
+    linux = {name: version for name, version in REQUIREMENT.findall(lock) if name not in ("colorama",)}
+    image = installed(locked)
+    assert image.keys() <= packages.keys()  # nothing that the lock does not name
+    for name, version in image.items():
+        assert f"{name}=={version}" in lock, name
+    assert len(image) >= 40 and "scipy" in image and "tzdata" in image
     for name, version in REQUIREMENT.findall((locked.path / "requirements.in").read_text()):
-        assert f"{name}=={version}" in lock
+        assert image[name] == version and name in linux
 
 
-def test_an_image_built_from_the_lock_trains(locked):
-    assert not built(locked.make("image"))
-    result = locked.make("train", "N_ESTIMATORS=10")
-    assert "Outputs in /app/outputs/" in result.stdout
-
-
-def test_locking_again_changes_nothing_and_rebuilds_nothing(locked):
-    lock = (locked.path / "requirements.txt").read_text()
-    locked.edit("requirements.in", (locked.path / "requirements.in").read_text() + "# a comment\n")
+def test_an_added_package_relocks_says_what_moved_and_rebuilds_once(locked):
+    source = (locked.path / "requirements.in").read_text()
+    locked.edit("requirements.in", source + "six\n")
     result = locked.make("image")
-    assert "scripts/lock.sh" in result.stdout and not built(result)
+    assert re.search(r"^lock: \+ six 1\.\d+\.\d+$", result.stdout, re.M), result.stdout
+    assert built(result)
+    again = locked.make("image")
+    assert not built(again) and "lock:" not in again.stdout
+    assert "six" in installed(locked)
+
+
+def test_nothing_moves_unless_requirements_in_asks_or_upgrade_does(locked):
+    source = (locked.path / "requirements.in").read_text()
+    lock = (locked.path / "requirements.txt").read_text()
+    result = locked.make("lock")
+    assert "lock: no package moved" in result.stdout
     assert (locked.path / "requirements.txt").read_text() == lock
+    locked.edit("requirements.in", source + "tzdata==2025.2\n")
+    assert "lock: tzdata 2026.6 -> 2025.2" in locked.make("lock").stdout
+    locked.edit("requirements.in", source)
+    assert "lock: no package moved" in locked.make("lock").stdout  # the locked version stays
+    upgraded = locked.make("lock", "UPGRADE=1").stdout
+    assert re.search(r"^lock: .*\btzdata 2025\.2 -> 20\d\d\.\d+", upgraded, re.M), upgraded
+
+
+def test_a_lock_that_cannot_be_made_changes_nothing(locked):
+    source = (locked.path / "requirements.in").read_text()
+    lock = (locked.path / "requirements.txt").read_text()
+    locked.edit("requirements.in", source + "no-such-package-for-repro-template==0.0.1\n")
+    try:
+        result = locked.make("image", check=False)
+    finally:
+        locked.edit("requirements.in", source)
+    assert result.returncode != 0 and not built(result)
+    assert "error: requirements.in cannot be locked (uv says why above)" in result.stderr
+    assert (locked.path / "requirements.txt").read_text() == lock
+
+
+def fake_wheel(name: str, version: str) -> bytes:
+    """A wheel of a package that imports, with the metadata an installer reads."""
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f'IANA_VERSION = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def wheel_index(root: Path, name: str, version: str):
+    """A PEP 503 index on 127.0.0.1 that offers one newer release; yields its URL."""
+    wheel = fake_wheel(name, version)
+    filename = f"{name}-{version}-py3-none-any.whl"
+    (root / name).mkdir(parents=True)
+    (root / name / filename).write_bytes(wheel)
+    digest = hashlib.sha256(wheel).hexdigest()
+    (root / name / "index.html").write_text(f'<a href="{filename}#sha256={digest}">{filename}</a>\n')
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(root))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+def test_a_newer_release_on_an_index_stays_out_of_a_rebuilt_image(locked, tmp_path):
+    locked_tzdata = dict(REQUIREMENT.findall((locked.path / "requirements.txt").read_text()))["tzdata"]
+    with wheel_index(tmp_path / "simple", "tzdata", "2099.1") as index:
+        flags = f"BUILD_FLAGS=--no-cache --network=host --build-arg EXTRA_INDEX_URL={index}"
+        assert built(locked.make("image", flags))
+        assert installed(locked)["tzdata"] == locked_tzdata
+        # The same index and build without the lock, as the project was before: the release gets in.
+        unlocked = tmp_path / "unlocked"
+        unlocked.mkdir()
+        (unlocked / "requirements.txt").write_text((locked.path / "requirements.in").read_text())
+        dockerfile = (locked.path / "Dockerfile").read_text()
+        old_install = "uv pip install -r /tmp/requirements.txt"
+        (unlocked / "Dockerfile").write_text(
+            dockerfile.replace("uv pip sync --require-hashes /tmp/requirements.txt", old_install)
+        )
+        (unlocked / "train.py").write_text("")
+        tag = "repro-lock-unlocked:test"
+        build = [
+            DOCKER,
+            "build",
+            "--no-cache",
+            "--network=host",
+            "--build-arg",
+            f"EXTRA_INDEX_URL={index}",
+            "-t",
+            tag,
+            str(unlocked),
+        ]
+        assert locked.docker(*build[1:]).returncode == 0
+    try:
+        check = locked.docker("run", "--rm", tag, "python", "-c", "import tzdata; print(tzdata.IANA_VERSION)")
+        assert check.stdout.strip() == "2099.1"
+    finally:
+        locked.docker("image", "rm", "--force", tag)
+
+
+def test_a_base_that_moves_under_its_tag_is_caught(locked, tmp_path):
+    assert locked.docker("tag", "python:3.11-slim", MOVED_BASE).returncode == 0
+    try:
+        first = locked.make("image", f"BASE_IMAGE={MOVED_BASE}")
+        assert f"base: pinned {MOVED_BASE} (linux/amd64) at its id sha256:" in first.stdout
+        (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nLABEL moved=yes\n")
+        assert locked.docker("build", "-t", MOVED_BASE, str(tmp_path)).returncode == 0
+        moved = locked.make("image", f"BASE_IMAGE={MOVED_BASE}", check=False)
+        assert moved.returncode != 0 and not built(moved)
+        [error] = [line for line in moved.stderr.splitlines() if line.startswith("error:")]
+        assert f"error: {MOVED_BASE} (linux/amd64) is now sha256:" in error
+        assert "keep the old base under its tag (docker tag sha256:" in error and "BASE_UPDATE=1" in error
+        taken = locked.make("image", f"BASE_IMAGE={MOVED_BASE}", "BASE_UPDATE=1")
+        assert built(taken) and "base: pinned" in taken.stdout
+        labels = locked.docker("image", "inspect", "--format", "{{json .Config.Labels}}", locked.image()).stdout
+        assert '"moved":"yes"' in labels
+    finally:
+        locked.docker("image", "rm", "--force", MOVED_BASE)
 
 
 def test_a_tampered_hash_fails_the_build_clearly(locked):
     lock = (locked.path / "requirements.txt").read_text()
     [joblib] = re.findall(r"^joblib==.*?(?=^\S)", lock, flags=re.MULTILINE | re.DOTALL)
-    locked.edit("requirements.txt", lock.replace(joblib, re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, joblib)))
+    tampered = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, joblib)
+    locked.edit("requirements.txt", lock.replace(joblib, tampered))
     try:
         result = locked.make("image", check=False)
     finally:
@@ -62,3 +198,14 @@ def test_a_tampered_hash_fails_the_build_clearly(locked):
     assert "hash" in result.stderr.lower() and "joblib" in result.stderr
     assert "error: A downloaded package does not match its hash in requirements.txt" in result.stderr
     assert not list((locked.path / ".make").glob("image-*"))
+
+
+def test_a_package_added_to_the_lock_by_hand_is_refused_with_the_way(locked):
+    lock = (locked.path / "requirements.txt").read_text()
+    locked.edit("requirements.txt", lock + "six==1.17.0\n")
+    try:
+        result = locked.make("image", check=False)
+    finally:
+        locked.edit("requirements.txt", lock)
+    assert result.returncode != 0
+    assert "error: requirements.txt is the lock, made from requirements.in" in result.stderr

@@ -11,11 +11,24 @@ from test_docker_e2e import order_times
 
 FAKE_DOCKER = """\
 #!/usr/bin/env bash
-# Records each call; `image inspect`, `build` and `run --gpus` answer as FAKE_INSPECT, FAKE_BUILD, FAKE_GPU say.
+# Records each call, and the images it built. `build` and `run --gpus` answer as FAKE_BUILD and
+# FAKE_GPU say; FAKE_INSPECT=1 deletes the images; the base image is here, for FAKE_BASE_PLATFORM,
+# with the image ID FAKE_BASE_ID.
 echo "$*" >> "$FAKE_DOCKER_LOG"
+images="$FAKE_DOCKER_LOG.images"
+[[ -z "${FAKE_INSPECT:-}" ]] || rm -f "$images"
 case "$1 $2" in
-  "image inspect") [[ "$*" == *--format* ]] || printf '[{\n  "Size": 123000000\n}]\n'; exit "${FAKE_INSPECT:-0}" ;;
-  build*) echo "fake build progress" >&2; exit "${FAKE_BUILD:-0}" ;;
+  "image inspect")
+    case "$*" in
+      *Architecture*) echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111}"; exit 0 ;;
+      *.Size*) echo 123000000 ;;
+    esac
+    grep -qxF "${@: -1}" "$images" 2>/dev/null ;;
+  build*) echo "fake build progress" >&2
+    [[ -z "${FAKE_BUILD:-}" ]] || exit "$FAKE_BUILD"
+    [[ "$*" =~ --tag[[:space:]]([^[:space:]]+) ]] && echo "${BASH_REMATCH[1]}" >> "$images" ;;
+  "image ls") cat "$images" 2>/dev/null ;;
+  "image rm") rm -f "$images" ;;
   run*) if [[ "$*" == *--gpus* && -z "${FAKE_GPU:-}" ]]; then
       echo 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].' >&2
       exit 125
@@ -105,7 +118,7 @@ def test_editing_a_dependency_changes_the_tag(project):
 
 def test_another_platform_has_its_own_tag_and_stamp(project):
     [native] = project.stamps()
-    project.make("image", "PLATFORM=linux/arm64")
+    project.make("image", "PLATFORM=linux/arm64", FAKE_BASE_PLATFORM="linux/arm64")
     [build] = project.builds()
     assert "--platform linux/arm64" in build and TAG.search(build).group(1).endswith("-linux-arm64")
     arm64 = f"{native.rsplit('-', 1)[0]}-arm64"
@@ -150,7 +163,7 @@ def test_a_missing_image_is_rebuilt(project):
 
 
 def test_a_failing_build_leaves_no_stamp(project):
-    (project.path / "requirements.txt").write_text("six==1.17.0\n")
+    (project.path / "Dockerfile").write_text((project.path / "Dockerfile").read_text() + "# edit\n")
     result = project.make("image", FAKE_BUILD="1")
     assert result.returncode != 0
     assert project.stamps() == []
@@ -159,15 +172,66 @@ def test_a_failing_build_leaves_no_stamp(project):
     assert len(project.stamps()) == 1
 
 
-def test_a_requirements_in_is_locked_before_the_build(project):
-    (project.path / "requirements.in").write_text((project.path / "requirements.txt").read_text())
-    project.touch("requirements.in")
+def test_an_edited_requirements_in_is_locked_before_the_build(project):
+    with (project.path / "requirements.in").open("a") as source:
+        source.write("six==1.17.0\n")
     assert project.make("image").returncode == 0
-    [lock_stage] = project.builds()  # the fake lock leaves requirements.txt as it was: no image to build
+    [lock_stage] = project.builds()  # the fake lock leaves requirements.txt as it was: no new image
     assert "--target uv --tag my_project-uv" in lock_stage
     [lock] = project.calls("run")
-    assert "uv pip compile" in lock and "--generate-hashes" in lock and "my_project-uv" in lock
-    assert project.make("image").returncode == 0 and project.builds() == []  # locked already: nothing to do
+    assert "my_project-uv python3 scripts/lock.py" in lock and "--upgrade" not in lock
+    for hardening in ("--cap-drop=ALL", "--read-only", f"--user {os.getuid()}:{os.getgid()}"):
+        assert hardening in lock
+    project.make("lock", "UPGRADE=1")
+    [lock] = project.calls("run")
+    assert lock.endswith("scripts/lock.py --upgrade")
+
+
+def test_an_unchanged_requirements_in_locks_nothing(project):
+    project.touch("requirements.in")
+    project.make("image")
+    assert project.calls("run") == [] and project.builds() == []
+
+
+def test_the_first_image_pins_the_base_and_its_id_is_part_of_the_tag(tmp_path):
+    project = fake_project(tmp_path)
+    assert not (project.path / "base-image.lock").exists()
+    result = project.make("image", FAKE_BASE_ID="aaaa")
+    assert "base: pinned python:3.11-slim (linux/amd64) at its id sha256:aaaa" in result.stdout
+    pins = (project.path / "base-image.lock").read_text().splitlines()
+    assert pins[1:] == ["python:3.11-slim linux/amd64 id sha256:aaaa"]
+    [first] = project.builds()
+    assert "--label org.opencontainers.image.base.digest=sha256:aaaa" in first
+    (project.path / "base-image.lock").write_text(pins[0] + "\npython:3.11-slim linux/amd64 id sha256:bbbb\n")
+    project.make("image", FAKE_BASE_ID="bbbb")
+    [second] = project.builds()
+    assert TAG.search(second).group(2) != TAG.search(first).group(2)
+
+
+def test_a_base_that_moved_under_its_tag_stops_the_build_until_taken_on_purpose(project):
+    pinned = (project.path / "base-image.lock").read_text()
+    result = project.make("image", FAKE_BASE_ID="2222")
+    assert result.returncode != 0 and project.builds() == []
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "python:3.11-slim (linux/amd64) is now sha256:2222" in error
+    assert "not the sha256:1111 that base-image.lock pins" in error and "BASE_UPDATE=1" in error
+    assert (project.path / "base-image.lock").read_text() == pinned
+    result = project.make("image", "BASE_UPDATE=1", FAKE_BASE_ID="2222")
+    assert result.returncode == 0 and len(project.builds()) == 1
+    assert "python:3.11-slim linux/amd64 id sha256:2222" in (project.path / "base-image.lock").read_text()
+
+
+def test_each_platform_pins_its_own_base(project):
+    project.make(
+        "image", "PLATFORM=linux/arm64", "BASE_IMAGE=arm64v8/python:3.11-slim", FAKE_BASE_PLATFORM="linux/arm64"
+    )
+    pins = (project.path / "base-image.lock").read_text().splitlines()[1:]
+    assert pins == [
+        "python:3.11-slim linux/amd64 id sha256:1111",
+        "arm64v8/python:3.11-slim linux/arm64 id sha256:1111",
+    ]
+    result = project.make("image", "PLATFORM=linux/arm64")  # python:3.11-slim here is amd64's
+    assert result.returncode != 0 and "is not for linux/arm64" in result.stderr
 
 
 def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(project):
@@ -185,7 +249,8 @@ def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(pr
     assert project.builds() == []
 
 
-def test_gpu_adds_all_gpus_or_says_what_is_missing(project):
+def test_gpu_adds_all_gpus_or_says_what_is_missing(tmp_path):
+    project = fake_project(tmp_path, framework="pytorch")
     result = project.make("train", "GPU=1")
     assert result.returncode != 0
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -193,6 +258,13 @@ def test_gpu_adds_all_gpus_or_says_what_is_missing(project):
     project.make("train", "GPU=1", FAKE_GPU="1")
     [run] = project.calls("run")
     assert "--gpus all" in run
+
+
+def test_a_scikit_learn_project_offers_no_gpu(project):
+    assert "GPU" not in project.make("help").stdout
+    project.make("train", "GPU=1")
+    [run] = project.calls("run")
+    assert "--gpus" not in run
 
 
 def test_dashboard_is_published_on_localhost_only(project):
@@ -217,7 +289,8 @@ def test_help_lists_every_target_and_variable(project):
     makefile = (project.path / "Makefile").read_text()
     for target in re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE):
         assert f"  {target} " in result.stdout, target
-    for variable in ("PORT", "GPU", "MEMORY", "PLATFORM", "BASE_IMAGE", "IMAGE_MAX_MB", "BUILD_FLAGS"):
+    variables = ("PORT", "MEMORY", "PLATFORM", "BASE_IMAGE", "BASE_UPDATE", "UPGRADE", "EXTRA_INDEX_URL")
+    for variable in (*variables, "IMAGE_MAX_MB", "BUILD_FLAGS"):
         assert f"  {variable} " in result.stdout, variable
     assert "(now: linux/amd64)" in result.stdout or "(now: linux/arm64)" in result.stdout
     assert "field of config.py in capitals" in result.stdout

@@ -14,7 +14,7 @@ from test_makefile import Project, fake_project
 
 TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
 TORCH_PIN = "torch==2.13.0"
-PYTORCH_ONLY_FILES = {"docs/gpu.md", "tests/test_determinism.py"}
+PYTORCH_ONLY_FILES = {"docs/gpu.md", "gpu.mk", "tests/test_determinism.py"}
 # The README points to the PyTorch variant; the Dockerfile says which CUDA setting it makes.
 MAY_MENTION_TORCH = {"README.md", "Dockerfile", ".cruft.json"}
 # Kept between test sessions, because installing torch takes a minute; remade when the pins change.
@@ -37,14 +37,15 @@ def pytorch_make(tmp_path) -> Project:
 
 
 def test_both_frameworks_pin_the_same_shared_packages():
-    scikit_learn = pins(TEMPLATE / "requirements.txt")
-    assert pins(TEMPLATE / "_pytorch" / "requirements.txt") == scikit_learn | {TORCH_PIN}
+    scikit_learn = pins(TEMPLATE / "requirements.in")
+    assert pins(TEMPLATE / "_pytorch" / "requirements.in") == scikit_learn | {TORCH_PIN}
 
 
 def test_pytorch_files_replace_and_join_the_project_files(pytorch_project):
     assert project_files(pytorch_project) == DEFAULT_FILES | PYTORCH_ONLY_FILES
     assert "import torch" in (pytorch_project / "train.py").read_text()
-    assert TORCH_PIN in pins(pytorch_project / "requirements.txt")
+    assert TORCH_PIN in pins(pytorch_project / "requirements.in")
+    assert TORCH_PIN in (pytorch_project / "requirements.txt").read_text()  # the lock has it too
     # CI has no GPU, so its image takes torch's CPU-only build rather than several GB of CUDA wheels.
     readme = (pytorch_project / "README.md").read_text()
     assert "make train EPOCHS=" in readme and "docs/gpu.md" in readme and "MODEL_TYPE" not in readme
@@ -55,7 +56,7 @@ def test_pytorch_files_replace_and_join_the_project_files(pytorch_project):
 def test_a_scikit_learn_project_has_no_torch(tmp_path):
     project = bake(tmp_path)
     assert project_files(project) == DEFAULT_FILES
-    assert not any(pin.startswith("torch") for pin in pins(project / "requirements.txt"))
+    assert "torch" not in (project / "requirements.txt").read_text()
     for name in project_files(project) - MAY_MENTION_TORCH:
         assert "torch" not in (project / name).read_text().lower(), name
 
@@ -89,7 +90,7 @@ def test_train_passes_the_torch_settings_into_the_container(pytorch_make):
 @pytest.fixture(scope="session")
 def torch_python(tmp_path_factory) -> Path:
     """The python of a virtualenv with a CPU build of torch and the pytorch project's pins."""
-    requirements = bake(tmp_path_factory.mktemp("pins"), framework="pytorch") / "requirements.txt"
+    requirements = bake(tmp_path_factory.mktemp("pins"), framework="pytorch") / "requirements.in"
     python = TORCH_VENV / "bin" / "python"
     installed = TORCH_VENV / "installed-requirements.txt"
     if installed.exists() and installed.read_text() == requirements.read_text():

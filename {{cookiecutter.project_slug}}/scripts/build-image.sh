@@ -30,6 +30,7 @@ size_mb=$(($(scripts/docker.sh image inspect --format '{{.Size}}' "$image") / 10
 mkdir -p .make
 touch "$stamp"
 echo "Image $image: $size_mb MB"
+echo "Image $image is up to date."
 if ((size_mb > max_mb)); then
   echo "warning: the image is over its budget of $max_mb MB (IMAGE_MAX_MB): drop unused" \
     "packages from requirements.in, or raise the budget." >&2

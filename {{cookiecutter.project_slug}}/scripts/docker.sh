@@ -44,7 +44,7 @@ e.g. 'make dashboard PORT=$((port + 1))'."
 and that .dockerignore does not exclude it."
   'do not match the hashes|hash mismatch|Hash mismatch'
   "A downloaded package does not match its hash in requirements.txt: relock it \
-(make lock), or check where your packages come from."
+(make lock; docs/docker.md), or check where your packages come from."
   'all requirements must have a hash|requires a hash|--require-hashes'
   "requirements.txt is the lock, made from requirements.in: add the package to \
 requirements.in instead, then make image relocks (docs/docker.md)."
