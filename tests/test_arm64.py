@@ -120,3 +120,11 @@ def test_reproduce_on_arm64_reports_the_architecture_as_drift_not_a_failure(proj
     assert f"OK: run amd64-{model} reproduced: same predictions, different weights" in result.stdout
     assert "  machine: x86_64 -> aarch64" in result.stderr
     assert "FAILED" not in result.stdout + result.stderr
+
+
+def test_amd64_and_arm64_install_the_same_lock(runs):
+    """One requirements.txt serves both: each platform's image has its every package, at one version."""
+    for model in MODELS:
+        amd64, arm64 = runs[f"amd64-{model}"], runs[f"arm64-{model}"]
+        assert amd64["lock"] is not None and amd64["lock"] == arm64["lock"]
+        assert amd64["packages"] == arm64["packages"]
