@@ -40,6 +40,8 @@ def student(tmp_path_factory):
     """A student's project with two runs of different configs, made from a clean, committed tree."""
     path = bake(tmp_path_factory.mktemp("student"), project_name="Repro Course", init_git="yes")
     make(path, "image")
+    git(path, "add", "base-image.lock")
+    git(path, "commit", "--quiet", "-m", "Pin the base image")
     for name, settings in RUNS.items():
         make(path, "train", FAST, *settings, f"RUN_NAME={name}")
     yield path

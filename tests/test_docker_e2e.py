@@ -55,6 +55,11 @@ class Project:
     def git(self, *args: str) -> str:
         return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, check=True).stdout
 
+    def commit_base_pin(self) -> None:
+        """What a student does after the first `make image`: commit the base image's pin."""
+        self.git("add", "base-image.lock")
+        self.git("-c", "user.name=Student", "-c", "user.email=student@example.com", "commit", "-qm", "Pin the base")
+
     def docker(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=300)
 
@@ -103,6 +108,7 @@ def project(tmp_path_factory):
     project = Project(path)
     result = project.make("image")
     assert built(result)
+    project.commit_base_pin()
     yield project
     project.make("clean", check=False)
 
@@ -158,7 +164,10 @@ def test_manifest_names_the_commit_and_the_image(project):
         "tree": hashlib.sha256(tree.encode()).hexdigest(),
     }
     image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
-    assert manifest["image"] == {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed
+    [pin] = (project.path / "base-image.lock").read_text().splitlines()[1:]
+    image = {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed
+    assert manifest["image"] == image | {"base": "python:3.11-slim", "base_id": pin.split()[-1]}
+    assert manifest["lock"] == hashlib.sha256((project.path / "requirements.txt").read_bytes()).hexdigest()
     assert project.image().endswith(
         f"-linux-{manifest['machine'].replace('x86_64', 'amd64').replace('aarch64', 'arm64')}"
     )
@@ -280,7 +289,8 @@ def test_pip_installs_the_same_environment_as_uv(project):
         flags=re.M | re.S,
     )
     with_pip = re.sub(r"^FROM \$\{BASE_IMAGE\} AS uv\nRUN .*?\n", "", with_pip, flags=re.M)
-    assert " AS uv" not in with_pip and "/uv/bin/uv" not in with_pip and "pip install -r" in with_pip
+    assert " AS uv" not in with_pip and "/uv/bin/uv" not in with_pip
+    assert "pip install --require-hashes --no-deps -r" in with_pip
     project.edit("Dockerfile", with_pip)
     try:
         assert built(project.make("image"))
@@ -293,7 +303,7 @@ def test_pip_installs_the_same_environment_as_uv(project):
     pins = dict(line.split("==") for line in source if "==" in line)
     assert all(with_pip["packages"][name] == version for name, version in pins.items())
     assert with_pip["result"]["fingerprint"] == with_uv["result"]["fingerprint"]
-    assert built(project.make("image"))
+    assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_make_test_runs_the_projects_own_tests_in_the_container(project):
@@ -316,7 +326,7 @@ def test_a_failing_build_says_why_and_leaves_no_stamp(project):
     assert "no-such-command-here: not found" in result.stderr
     assert not list((project.path / ".make").glob("image-*"))
     project.edit("Dockerfile", dockerfile)
-    assert built(project.make("image"))
+    assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_an_interrupted_build_leaves_no_stamp(project):
@@ -333,7 +343,7 @@ def test_an_interrupted_build_leaves_no_stamp(project):
     assert make.wait(timeout=60) != 0
     assert not list((project.path / ".make").glob("image-*"))
     project.edit("requirements.txt", requirements)
-    assert built(project.make("image"))
+    assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
@@ -349,7 +359,7 @@ def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
     assert explained.startswith("error: A file that the Dockerfile copies is not in the build context")
     assert ".dockerignore" in explained
     assert not list((project.path / ".make").glob("image-*"))
-    assert built(project.make("image"))
+    assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_an_image_over_its_budget_is_reported(project):
@@ -362,7 +372,7 @@ def test_an_image_over_its_budget_is_reported(project):
     size_mb = int(project.docker("image", "inspect", "--format", "{{.Size}}", project.image()).stdout) // 1_000_000
     assert f"Image {project.image()}: {size_mb} MB" in result.stdout
     assert "over its budget of 10 MB" in result.stderr
-    assert built(project.make("image"))
+    assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_a_stopped_daemon_gets_a_clear_message(project):

@@ -218,3 +218,20 @@ def test_a_package_added_to_the_lock_by_hand_is_refused_with_the_way(locked):
         locked.edit("requirements.txt", lock)
     assert result.returncode != 0
     assert "error: requirements.txt is the lock, made from requirements.in" in result.stderr
+
+
+def test_reproduce_says_same_lock_or_lists_what_moved(locked):
+    source = (locked.path / "requirements.in").read_text()
+    locked.make("image")
+    locked.make("train", "N_ESTIMATORS=10", "RUN_NAME=locked-run")
+    same = locked.make("reproduce", "RUN=locked-run")
+    assert "note: same lock (requirements.txt " in same.stderr and "lock:" not in same.stderr
+    locked.edit("requirements.in", source + "six==1.16.0\n")
+    try:
+        moved = locked.make("reproduce", "RUN=locked-run")
+    finally:
+        locked.edit("requirements.in", source)
+    assert "note: same lock" not in moved.stderr
+    assert re.search(r"^  lock: [0-9a-f]{64} -> [0-9a-f]{64}$", moved.stderr, re.M), moved.stderr
+    assert re.search(r"^  packages six: \S+ -> 1\.16\.0$", moved.stderr, re.M), moved.stderr
+    assert "OK: run locked-run reproduced" in moved.stdout

@@ -46,11 +46,10 @@ def test_pytorch_files_replace_and_join_the_project_files(pytorch_project):
     assert "import torch" in (pytorch_project / "train.py").read_text()
     assert TORCH_PIN in pins(pytorch_project / "requirements.in")
     assert TORCH_PIN in (pytorch_project / "requirements.txt").read_text()  # the lock has it too
-    # CI has no GPU, so its image takes torch's CPU-only build rather than several GB of CUDA wheels.
     readme = (pytorch_project / "README.md").read_text()
     assert "make train EPOCHS=" in readme and "docs/gpu.md" in readme and "MODEL_TYPE" not in readme
-    workflow = (pytorch_project / ".github/workflows/ci.yml").read_text()
-    assert "--build-arg EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu" in workflow
+    gpu = (pytorch_project / "docs" / "gpu.md").read_text()
+    assert "make lock EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu" in gpu
 
 
 def test_a_scikit_learn_project_has_no_torch(tmp_path):
