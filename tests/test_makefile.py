@@ -13,14 +13,16 @@ FAKE_DOCKER = """\
 #!/usr/bin/env bash
 # Records each call, and the images it built. `build` and `run --gpus` answer as FAKE_BUILD and
 # FAKE_GPU say; FAKE_INSPECT=1 deletes the images; the base image is here, for FAKE_BASE_PLATFORM,
-# with the image ID FAKE_BASE_ID.
+# with the image ID FAKE_BASE_ID and the registry digests FAKE_BASE_DIGESTS.
 echo "$*" >> "$FAKE_DOCKER_LOG"
 images="$FAKE_DOCKER_LOG.images"
 [[ -z "${FAKE_INSPECT:-}" ]] || rm -f "$images"
 case "$1 $2" in
   "image inspect")
     case "$*" in
-      *Architecture*) echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111}"; exit 0 ;;
+      *Architecture*)
+        echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111} ${FAKE_BASE_DIGESTS:-}"
+        exit 0 ;;
       *.Size*) echo 123000000 ;;
     esac
     grep -qxF "${@: -1}" "$images" 2>/dev/null ;;
@@ -206,6 +208,26 @@ def test_the_first_image_pins_the_base_and_its_id_is_part_of_the_tag(tmp_path):
     project.make("image", FAKE_BASE_ID="bbbb")
     [second] = project.builds()
     assert TAG.search(second).group(2) != TAG.search(first).group(2)
+
+
+def test_a_pulled_base_is_pinned_by_its_digest_and_built_from_it(tmp_path):
+    project = fake_project(tmp_path)
+    # Pushed elsewhere under another name, then pulled: only the digest of its own name is its own.
+    digests = "registry.example.org/python@sha256:9999 python@sha256:abcd"
+    project.make("image", FAKE_BASE_DIGESTS=digests)
+    assert "python:3.11-slim linux/amd64 digest sha256:abcd" in (project.path / "base-image.lock").read_text()
+    [build] = project.builds()
+    assert "--build-arg BASE_IMAGE=python:3.11-slim@sha256:abcd " in build
+    moved = project.make("image", "BUILD_FLAGS=--pull", FAKE_BASE_DIGESTS="python@sha256:ef01")
+    [build] = project.builds()
+    assert moved.returncode == 0 and "--build-arg BASE_IMAGE=python:3.11-slim@sha256:abcd " in build
+    assert "note: python:3.11-slim has moved on; building on the pinned sha256:abcd" in moved.stderr
+
+
+def test_a_digest_of_another_name_is_not_the_bases(tmp_path):
+    project = fake_project(tmp_path)
+    project.make("image", FAKE_BASE_DIGESTS="127.0.0.1:5000/mirror/python@sha256:9999")
+    assert "python:3.11-slim linux/amd64 id sha256:1111" in (project.path / "base-image.lock").read_text()
 
 
 def test_a_base_that_moved_under_its_tag_stops_the_build_until_taken_on_purpose(project):

@@ -33,12 +33,17 @@ here() { # "digest identity" or "id identity" of the local image, or nothing
   found=$("$docker" image inspect --format "$format" "$name" 2>/dev/null) || return 0
   read -r os_arch id digests <<<"$found"
   [[ $os_arch == "$platform" ]] || return 0
-  if [[ -z ${digests:-} ]]; then
-    echo "id $id"
-    return 0
-  fi
-  local first=${digests%% *} # name@sha256:...
-  echo "digest ${first#*@}"
+  # A digest of this very repository (python@sha256:...), not of another name it was pushed as.
+  local repository=$name
+  [[ ${repository##*/} != *:* ]] || repository=${repository%:*}
+  local digest
+  for digest in ${digests:-}; do
+    if [[ ${digest%@*} == "$repository" ]]; then
+      echo "digest ${digest#*@}"
+      return 0
+    fi
+  done
+  echo "id $id"
 }
 
 pin() { # write name's line for platform, keeping every other line
@@ -55,12 +60,9 @@ pin() { # write name's line for platform, keeping every other line
 read -r kind identity <<<"$(pinned)" || true
 current=$(here)
 if [[ -z $current ]] && [[ ${kind:-} != digest ]]; then
-  # Not here yet: pull it, to learn what it is (the build would pull it anyway).
-  timeout 300 "$docker" pull --quiet --platform "$platform" "$name" >/dev/null || {
-    echo "error: the base image $name cannot be pulled for $platform: check your network," \
-      "or build on a mirror: make image BASE_IMAGE=<mirror>/$name" >&2
-    exit 1
-  }
+  # Not here yet: pull it, to learn what it is (the build would pull it anyway). docker.sh says
+  # what to do when that fails: start Docker, or build on a mirror.
+  timeout 300 scripts/docker.sh pull --quiet --platform "$platform" "$name" >/dev/null || exit 1
   current=$(here)
   [[ -n $current ]] || {
     echo "error: the base image $name is not for $platform: name one that is, with BASE_IMAGE=" >&2

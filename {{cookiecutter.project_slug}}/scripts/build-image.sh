@@ -8,10 +8,15 @@ set -euo pipefail
 image=$1 platform=$2 base=$3 max_mb=$4
 shift 4
 stamp=.make/image-${image#*:}
-
-if [[ $# -eq 0 ]] && scripts/docker.sh image inspect "$image" >/dev/null 2>&1; then
+# One stamp per platform: the image it last built, or found up to date.
+mark_up_to_date() {
+  rm -f .make/image-*-"${platform//\//-}"
   mkdir -p .make
   touch "$stamp"
+}
+
+if [[ $# -eq 0 ]] && scripts/docker.sh image inspect "$image" >/dev/null 2>&1; then
+  mark_up_to_date
   echo "Image $image is up to date."
   exit 0
 fi
@@ -27,8 +32,7 @@ scripts/docker.sh build "$@" --platform "$platform" \
   --label "lock.sha256=$lock" \
   --tag "$image" .
 size_mb=$(($(scripts/docker.sh image inspect --format '{{.Size}}' "$image") / 1000000))
-mkdir -p .make
-touch "$stamp"
+mark_up_to_date
 echo "Image $image: $size_mb MB"
 echo "Image $image is up to date."
 if ((size_mb > max_mb)); then
