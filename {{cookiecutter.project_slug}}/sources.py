@@ -1,5 +1,5 @@
-"""Where a run's data comes from, checked by its sha256: a file of your own under data/, the copy that a
-hand-in carries in results/<run>/, or a course's data set that data/sources.txt names by URL."""
+"""Where a run's data comes from, checked by its sha256: a file of your own under data/, the copy
+that a hand-in carries in results/<run>/, or a course's data set that data/sources.txt names."""
 
 import hashlib
 import shutil
@@ -34,7 +34,8 @@ def listed() -> dict[str, tuple[str, str]]:
         if len(words) == 3 and not line.startswith("#"):
             entries[words[0]] = (words[1], words[2])
         elif words and not line.startswith("#"):
-            sys.exit(f"error: data/sources.txt:{number}: write '<path> <sha256> <URL>', got {line.strip()!r}")
+            rule = "write '<path> <sha256> <URL>'"
+            sys.exit(f"error: data/sources.txt:{number}: {rule}, got {line.strip()!r}")
     return entries
 
 
@@ -45,7 +46,7 @@ def course_data(path: str) -> tuple[str, str] | None:
 
 
 def fetch(path: str) -> bool:
-    """Download a course data set that is missing into its place under data/; False if none is listed."""
+    """Download a missing course data set into its place under data/; False if none is listed."""
     entry = course_data(path)
     if entry is None:
         return False
@@ -53,45 +54,47 @@ def fetch(path: str) -> bool:
     target = PROJECT_DIR / inside_project(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"Fetching {path} from {url}, as data/sources.txt says")
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".partial-", delete=False) as partial:
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=".partial-", delete=False
+    ) as partial:
         try:
             with urllib.request.urlopen(url, timeout=60) as response:
                 shutil.copyfileobj(response, partial)
         except OSError as error:
             Path(partial.name).unlink()
-            sys.exit(f"error: cannot fetch {path} from {url} ({error}): check the URL in data/sources.txt")
+            sys.exit(f"error: cannot fetch {path} from {url} ({error}): check data/sources.txt")
     found = sha256(Path(partial.name))
     if found != expected:
         Path(partial.name).unlink()
-        sys.exit(f"error: {url} gave sha256 {found}, but data/sources.txt expects {expected} for {path}")
+        sys.exit(f"error: {url} gave sha256 {found}, but data/sources.txt says {expected}")
     Path(partial.name).replace(target)
     return True
 
 
 def to_hand_in(manifest: dict) -> Path | None:
-    """The data file that a hand-in of this run must carry: None for built-in data or a course data set.
+    """The data file that a hand-in of this run carries: None for built-in or course data.
     Refuses data outside the project, and data too big for git."""
     data = manifest["data"]
     if "file" not in data or (course_data(data["file"]) or ("",))[0] == data["sha256"]:
         return None
     relative = inside_project(data["file"])
     if relative is None:
-        sys.exit(f"error: DATA {data['file']} is outside the project: move it under data/ and train again")
+        sys.exit(f"error: DATA {data['file']} is outside the project: move it into data/")
     size_mb = (PROJECT_DIR / relative).stat().st_size / 1e6
     if size_mb > HAND_IN_LIMIT_MB:
         line = f"{relative.as_posix()} {data['sha256']} <URL>"
         sys.exit(
-            f"error: {relative} is {size_mb:.0f} MB, more than the {HAND_IN_LIMIT_MB} MB a hand-in carries:"
-            f" publish it where the grader can download it, add the line '{line}' to data/sources.txt,"
-            " commit, and hand in again (docs/handing-in.md)"
+            f"error: {relative} is {size_mb:.0f} MB, over the {HAND_IN_LIMIT_MB} MB that a hand-in"
+            " carries: publish it where the grader can download it, add the line"
+            f" '{line}' to data/sources.txt, commit, and hand in again (docs/handing-in.md)"
         )
     return relative
 
 
 def for_rerun(manifest: dict, recorded_dir: Path) -> str:
-    """The data file that a rerun of a recorded run reads, checked before it trains: the hand-in's copy if it
-    carries one, else the recorded file, fetched first if it is a missing course data set."""
-    data = manifest["data"]
+    """The data file that a rerun of a recorded run reads, checked before it trains: the hand-in's
+    copy if it carries one, else the recorded file, fetched first if a missing course data set."""
+    data, run = manifest["data"], manifest["run"]
     if "file" not in data:
         return ""
     relative = inside_project(data["file"])
@@ -99,11 +102,11 @@ def for_rerun(manifest: dict, recorded_dir: Path) -> str:
     path = copy if copy and copy.is_file() else PROJECT_DIR / data["file"]
     if not path.is_file() and not fetch(data["file"]):
         sys.exit(
-            f"error: {data['file']}, the data of run {manifest['run']}, is missing: a hand-in carries it in"
-            f" results/{manifest['run']}/, a course data set is named in data/sources.txt; else put it back"
+            f"error: {data['file']}, the data of run {run}, is missing: a hand-in carries it in"
+            f" results/{run}/, a course data set is listed in data/sources.txt; else put it back"
         )
     shown = path.relative_to(PROJECT_DIR) if path.is_relative_to(PROJECT_DIR) else path
     found = sha256(path)
     if found != data["sha256"]:
-        sys.exit(f"error: {shown} has sha256 {found}, but run {manifest['run']} was made from {data['sha256']}")
+        sys.exit(f"error: {shown} has sha256 {found}, but run {run} was made from {data['sha256']}")
     return str(shown)

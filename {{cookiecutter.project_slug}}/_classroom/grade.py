@@ -1,6 +1,6 @@
 """What the GitHub Classroom autograder checks (.github/workflows/classroom.yml), one step each:
-`python grade.py reproduce` reruns every run in results/ and compares; `python grade.py score` checks the best
-reproduced score against grading.toml's min_score."""
+`python grade.py reproduce` reruns every run in results/ and compares; `python grade.py score`
+checks the best reproduced score against grading.toml's min_score."""
 
 import json
 import sys
@@ -12,20 +12,26 @@ from manifest import RESULTS_DIR
 from results import main_metric
 from verify import reproduce
 
-RECORD = Path(__file__).resolve().parent / "outputs" / "grade.json"  # the reproduce step's, for the score step
+RECORD = (
+    Path(__file__).resolve().parent / "outputs" / "grade.json"
+)  # the reproduce step's, for the score step
 GRADING = Path(__file__).resolve().parent / "grading.toml"
 
 
 def reproduce_all() -> int:
-    """Each handed-in run, rerun from its record: the scores it gave again, and whether it reproduced."""
+    """Each handed-in run, rerun from its record: its scores again, and whether it reproduced."""
     runs = sorted(path.parent.name for path in RESULTS_DIR.glob("[!.]*/manifest.json"))
     if not runs:
-        sys.exit("error: nothing is handed in: make submit RUN=<name>, then commit and push results/")
+        sys.exit(
+            "error: nothing is handed in: make submit RUN=<name>, then commit and push results/"
+        )
     record = {}
     for run in runs:
         with tempfile.TemporaryDirectory() as scratch:
             status = reproduce(run, Path(scratch))
-            rerun = json.loads((Path(scratch) / "outputs" / f"{run}-reproduced" / "manifest.json").read_text())
+            rerun = json.loads(
+                (Path(scratch) / "outputs" / f"{run}-reproduced" / "manifest.json").read_text()
+            )
         record[run] = {"reproduced": status == 0, "metrics": rerun["result"]["metrics"]}
     RECORD.parent.mkdir(exist_ok=True)
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
@@ -41,17 +47,26 @@ def score() -> int:
     if not RECORD.is_file():
         sys.exit("error: no run has been reproduced yet: make grade-reproduce first")
     record = json.loads(RECORD.read_text())
-    scores = {run: main_metric(outcome["metrics"]) for run, outcome in record.items() if outcome["reproduced"]}
+    scores = {
+        run: main_metric(outcome["metrics"])
+        for run, outcome in record.items()
+        if outcome["reproduced"]
+    }
     if not scores:
         sys.exit("error: no handed-in run reproduced, so none has a score that counts")
     best = max(scores, key=scores.get)
     if minimum is None:
-        print(f"OK: no min_score in grading.toml; the best reproduced run, {best}, scored {scores[best]:.4f}")
+        print(
+            f"OK: no min_score in grading.toml; the best reproduced run, {best}: {scores[best]:.4f}"
+        )
         return 0
     if scores[best] < minimum:
-        print(f"FAILED: the best reproduced run, {best}, scored {scores[best]:.4f}, below {minimum}", file=sys.stderr)
+        print(
+            f"FAILED: the best reproduced run, {best}, scored {scores[best]:.4f}, below {minimum}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"OK: run {best} reproduced with {scores[best]:.4f}, at least the {minimum} that grading.toml asks")
+    print(f"OK: run {best} reproduced with {scores[best]:.4f}, at least grading.toml's {minimum}")
     return 0
 
 
