@@ -4,7 +4,6 @@ that a hand-in carries in results/<run>/, or a course's data set that data/sourc
 import hashlib
 import shutil
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -54,20 +53,18 @@ def fetch(path: str) -> bool:
     target = PROJECT_DIR / inside_project(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"Fetching {path} from {url}, as data/sources.txt says")
-    with tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=".partial-", delete=False
-    ) as partial:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                shutil.copyfileobj(response, partial)
-        except OSError as error:
-            Path(partial.name).unlink()
-            sys.exit(f"error: cannot fetch {path} from {url} ({error}): check data/sources.txt")
-    found = sha256(Path(partial.name))
+    partial = target.with_name(f".partial-{target.name}")  # renamed once checked: no half a file
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as file:
+            shutil.copyfileobj(response, file)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        sys.exit(f"error: cannot fetch {path} from {url} ({error}): check data/sources.txt")
+    found = sha256(partial)
     if found != expected:
-        Path(partial.name).unlink()
+        partial.unlink()
         sys.exit(f"error: {url} gave sha256 {found}, but data/sources.txt says {expected}")
-    Path(partial.name).replace(target)
+    partial.replace(target)
     return True
 
 

@@ -50,7 +50,7 @@ def differences(old: dict, new: dict, old_dir: Path, new_dir: Path) -> list[str]
 
 def drift(recorded: dict, current: dict) -> list[str]:
     """A line for each fact that changed since the recorded run (a push only adds the image's digest; the
-    commit is checked apart, as a later commit may hold the very same code; the data by its hash, not its path)."""
+    commit is checked apart, as a later commit may hold the very same code; data by its hash, not path)."""
     lines = []
     for key in DRIFT_KEYS:
         old, new = recorded.get(key), current.get(key)

@@ -12,26 +12,22 @@ from manifest import RESULTS_DIR
 from results import main_metric
 from verify import reproduce
 
-RECORD = (
-    Path(__file__).resolve().parent / "outputs" / "grade.json"
-)  # the reproduce step's, for the score step
-GRADING = Path(__file__).resolve().parent / "grading.toml"
+HERE = Path(__file__).resolve().parent
+RECORD = HERE / "outputs" / "grade.json"  # what the reproduce step found, for the score step
+GRADING = HERE / "grading.toml"
 
 
 def reproduce_all() -> int:
     """Each handed-in run, rerun from its record: its scores again, and whether it reproduced."""
     runs = sorted(path.parent.name for path in RESULTS_DIR.glob("[!.]*/manifest.json"))
     if not runs:
-        sys.exit(
-            "error: nothing is handed in: make submit RUN=<name>, then commit and push results/"
-        )
+        sys.exit("error: nothing is handed in: make submit RUN=<name>, commit, push results/")
     record = {}
     for run in runs:
         with tempfile.TemporaryDirectory() as scratch:
             status = reproduce(run, Path(scratch))
-            rerun = json.loads(
-                (Path(scratch) / "outputs" / f"{run}-reproduced" / "manifest.json").read_text()
-            )
+            rerun_dir = Path(scratch) / "outputs" / f"{run}-reproduced"
+            rerun = json.loads((rerun_dir / "manifest.json").read_text())
         record[run] = {"reproduced": status == 0, "metrics": rerun["result"]["metrics"]}
     RECORD.parent.mkdir(exist_ok=True)
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
@@ -47,18 +43,13 @@ def score() -> int:
     if not RECORD.is_file():
         sys.exit("error: no run has been reproduced yet: make grade-reproduce first")
     record = json.loads(RECORD.read_text())
-    scores = {
-        run: main_metric(outcome["metrics"])
-        for run, outcome in record.items()
-        if outcome["reproduced"]
-    }
+    reproduced = {run: outcome for run, outcome in record.items() if outcome["reproduced"]}
+    scores = {run: main_metric(outcome["metrics"]) for run, outcome in reproduced.items()}
     if not scores:
         sys.exit("error: no handed-in run reproduced, so none has a score that counts")
     best = max(scores, key=scores.get)
     if minimum is None:
-        print(
-            f"OK: no min_score in grading.toml; the best reproduced run, {best}: {scores[best]:.4f}"
-        )
+        print(f"OK: no min_score is set; the best reproduced run: {best}, {scores[best]:.4f}")
         return 0
     if scores[best] < minimum:
         print(
