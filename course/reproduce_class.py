@@ -1,9 +1,9 @@
 """Reproduce every run that a class handed in: clone each student's repository, build its image, rerun each
-run in its results/ folder with `make reproduce`, and gather the outcomes in one Markdown table, a CSV for a
-gradebook, and, for one student, Gradescope's results.json.
+run in its results/ folder with `make reproduce`, and gather the outcomes in one Markdown table, a
+CSV for a gradebook, and, for one student, Gradescope's results.json.
 
-    python3 course/reproduce_class.py ROSTER [--work DIR] [--out FILE] [--csv FILE] [--gradescope FILE]
-                                             [--jobs N]
+    python3 course/reproduce_class.py ROSTER [--work DIR] [--out FILE] [--csv FILE] [--jobs N]
+                                             [--gradescope FILE]
 
 ROSTER has a line per student, "<name> <git URL or path>"; blank lines and lines starting with # are skipped.
 Needs git, make and Docker on this machine; only the standard library of Python 3.10 or newer.
@@ -23,17 +23,18 @@ from pathlib import Path
 
 COLUMNS = ("student", "run", "test score", "fingerprint", "reproduced", "notes")
 CSV_COLUMNS = ("student", "run", "metric", "score", "reproduced", "outcome", "fingerprint", "notes")
-# The image's tag, from the student's own Makefile: a hash of its Dockerfile, requirements and base image.
+# The image's tag, from the student's own Makefile: a hash of its Dockerfile, requirements and base.
 PRINT_IMAGE = ["--eval", "print-image: ; @echo $(IMAGE)", "print-image"]
 
 
-def row(student: str, run_name="", score=("", ""), fingerprint="", outcome="", notes="", ok=False) -> dict:
-    """One run's outcome; a student without any run that could be reproduced has one row with run empty."""
+def row(student: str, run_name="", score=("", ""), fingerprint="", outcome="", notes="", ok=False):
+    """One run's outcome; a student with no run to reproduce gets a row without a run."""
     metric, value = score
     test_score = f"{metric} {value:.4f}" if metric else ""
     reproduced = ("yes: " if ok else "NO: ") + outcome
     cells = (student, run_name, test_score, fingerprint, reproduced, notes)
-    return dict(zip(COLUMNS, cells, strict=True)) | {"metric": metric, "score": value, "ok": ok, "outcome": outcome}
+    facts = {"metric": metric, "score": value, "ok": ok, "outcome": outcome}
+    return dict(zip(COLUMNS, cells, strict=True)) | facts
 
 
 def read_roster(path: Path) -> list[tuple[str, str]]:
@@ -73,12 +74,14 @@ def reproduce_one(student: str, folder: Path, run_name: str) -> dict:
     # The warnings, and the lines indented under them and under FAILED: each drifted fact and differing metric.
     notes = [line.strip() for line in said if line.startswith(("warning:", "note:", "  ")) and line[4:5] != " "]
     ok, said_outcome = result.returncode == 0, outcome.split(": ", 1)[-1]
-    return row(student, run_name, score(record), fingerprint, said_outcome, "; ".join(notes[:8]), ok)
+    noted = "; ".join(notes[:8])
+    return row(student, run_name, score(record), fingerprint, said_outcome, noted, ok)
 
 
 def build_image(folder: Path, locks: Path) -> subprocess.CompletedProcess:
-    """`make image`, one build at a time per tag: repositories with the same Dockerfile, requirements and base
-    share one image, which the first builds and the others then find (flock also holds across processes)."""
+    """`make image`, one build at a time per tag: repositories with the same Dockerfile,
+    requirements and base share one image, which the first builds and the others find (flock holds
+    across processes too)."""
     tag = run(["make", "--no-print-directory", "-s", *PRINT_IMAGE], folder).stdout.strip()
     lock = locks / (re.sub(r"[^\w.-]", "_", tag) or "unknown")
     with lock.open("w") as held:
@@ -109,7 +112,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    """A row per student and run, for a gradebook: the score as a number, reproduced as yes or no."""
+    """A row per student and run, for a gradebook: the score as a number, reproduced yes or no."""
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
@@ -117,11 +120,11 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def gradescope(rows: list[dict], seconds: float) -> dict:
-    """Gradescope's results.json for one student: a test per handed-in run, a point if it reproduced, and the
-    best reproduced score on the leaderboard."""
+    """Gradescope's results.json for one student: a test per handed-in run, a point if it
+    reproduced, and the best reproduced score on the leaderboard."""
     tests = [
         {
-            "name": f"run {row['run']} reproduces" if row["run"] else "a run is handed in and its image builds",
+            "name": f"run {row['run']} reproduces" if row["run"] else "a run is handed in",
             "score": 1 if row["ok"] else 0,
             "max_score": 1,
             "status": "passed" if row["ok"] else "failed",
@@ -145,9 +148,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("roster", type=Path, help="a line per student: <name> <git URL or path>")
     parser.add_argument("--work", type=Path, default=Path("class-runs"), help="where the clones go")
     parser.add_argument("--out", type=Path, default=Path("class-summary.md"), help="the summary table")
-    parser.add_argument("--csv", type=Path, help="also a CSV, a row per student and run, for a gradebook")
-    parser.add_argument("--gradescope", type=Path, help="also Gradescope's results.json (one student)")
-    parser.add_argument("--jobs", type=int, default=1, help="students reproduced side by side (default 1)")
+    parser.add_argument("--csv", type=Path, help="also a CSV: a row per student and run")
+    parser.add_argument("--gradescope", type=Path, help="also Gradescope's results.json")
+    parser.add_argument("--jobs", type=int, default=1, help="students reproduced side by side")
     args = parser.parse_args()
     if not args.roster.is_file():
         sys.exit(f"error: no roster at {args.roster}: write one line per student, '<name> <git URL or path>'")
@@ -166,12 +169,13 @@ def main() -> int:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         per_student = pool.map(lambda entry: reproduce_student(*entry, work), roster)
-        rows = [row for student_rows in per_student for row in student_rows]  # in the roster's order
+        rows = [row for student_rows in per_student for row in student_rows]  # the roster's order
     args.out.write_text(markdown(rows))
     if args.csv:
         write_csv(rows, args.csv)
     if args.gradescope:
-        args.gradescope.write_text(json.dumps(gradescope(rows, time.monotonic() - started), indent=2) + "\n")
+        graded = gradescope(rows, time.monotonic() - started)
+        args.gradescope.write_text(json.dumps(graded, indent=2) + "\n")
     print(markdown(rows) + f"\nAlso in {args.out}.")
     return 0 if all(row["ok"] for row in rows) else 1
 

@@ -151,7 +151,8 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     roster = tmp_path / "roster.txt"
     roster.write_text(f"# the class\nada {handed_in}\nbob {cheat}\n\ncyd {empty}\n")
     summary, gradebook = tmp_path / "summary.md", tmp_path / "gradebook.csv"
-    result = reproduce_class(roster, tmp_path / "work", "--out", str(summary), "--csv", str(gradebook), "--jobs", "3")
+    options = ["--out", str(summary), "--csv", str(gradebook), "--jobs", "3"]
+    result = reproduce_class(roster, tmp_path / "work", *options)
     assert result.returncode == 1, result.stderr  # not every run reproduced
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in summary.read_text().splitlines()[2:]}
     assert set(rows) == {"ada", "bob", "cyd"} and summary.read_text() in result.stdout
@@ -168,16 +169,18 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
 
 
 def reproduce_class(roster: Path, work: Path, *options: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster), "--work", str(work)]
+    command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster)]
+    command += ["--work", str(work), *options]
     env = {**os.environ, "DOCKER": DOCKER}
-    return subprocess.run([*command, *options], capture_output=True, text=True, timeout=1800, env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
 
 
 def test_one_student_graded_in_gradescopes_format(handed_in, tmp_path):
     roster = tmp_path / "roster.txt"
     roster.write_text(f"ada {handed_in}\n")
     results = tmp_path / "results.json"
-    result = reproduce_class(roster, tmp_path / "work", "--out", str(tmp_path / "s.md"), "--gradescope", str(results))
+    options = ["--out", str(tmp_path / "s.md"), "--gradescope", str(results)]
+    result = reproduce_class(roster, tmp_path / "work", *options)
     assert result.returncode == 0, result.stderr
     graded = json.loads(results.read_text())
     assert set(graded) == {"score", "execution_time", "output", "tests", "leaderboard"}

@@ -29,14 +29,16 @@ def penguins(path: Path) -> None:
     for index in range(150):
         species = ("Adelie", "Gentoo", "Chinstrap")[index % 3]
         bill = "" if index % 17 == 0 else f"{38 + 5 * (index % 3) + draw.random() * 4:.1f}"
-        rows.append(f"{species},{draw.choice(['Biscoe', 'Dream'])},{bill},{3500 + draw.randint(0, 900)}")
+        island = draw.choice(["Biscoe", "Dream"])
+        rows.append(f"{species},{island},{bill},{3500 + draw.randint(0, 900)}")
     path.write_text("\n".join(rows) + "\n")
 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     """The student trains on data/penguins.csv, hands the run in as submit says; staff clone it."""
-    student = Project(bake(tmp_path_factory.mktemp("own"), project_name="Repro Own Data", init_git="yes"))
+    folder = tmp_path_factory.mktemp("own")
+    student = Project(bake(folder, project_name="Repro Own Data", init_git="yes"))
     penguins(student.path / "data" / "penguins.csv")
     student.make("image")
     student.make("train", *RUN)
@@ -84,7 +86,8 @@ def test_missing_data_says_where_it_comes_from(clone):
     finally:
         path.write_bytes(original)
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "error: data/penguins.csv, the data of run own, is missing: a hand-in carries it in" in result.stderr
+    missing = "error: data/penguins.csv, the data of run own, is missing: a hand-in carries it in"
+    assert missing in result.stderr
     assert "results/own/, a course data set is listed in data/sources.txt" in result.stderr
 
 
@@ -94,10 +97,12 @@ def test_data_too_big_for_git_is_refused_with_what_to_do(tmp_path):
     big = project / "data" / "big.csv"
     with big.open("wb") as file:
         file.truncate(51 * 10**6)
-    script = "import sources; sources.to_hand_in({'run': 'big', 'data': {'file': 'data/big.csv', 'sha256': 'abc'}})"
+    manifest = "{'run': 'big', 'data': {'file': 'data/big.csv', 'sha256': 'abc'}}"
+    script = f"import sources; sources.to_hand_in({manifest})"
     result = subprocess.run(["python3", "-c", script], cwd=project, capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: data/big.csv is 51 MB, over the 50 MB that a hand-in carries")
+    refusal = "error: data/big.csv is 51 MB, over the 50 MB that a hand-in carries"
+    assert result.stderr.startswith(refusal)
     assert "add the line 'data/big.csv abc <URL>' to data/sources.txt" in result.stderr
 
 
@@ -108,16 +113,18 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def published(tmp_path):
-    """Staff publish the course's data set once, on a web server that containers reach: on the address
-    of Docker's bridge on this machine, not on every interface."""
+    """Staff publish the course's data set once, on a web server that containers reach: on the
+    address of Docker's bridge on this machine, not on every interface."""
     inspect = [DOCKER, "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"]
-    [config] = json.loads(subprocess.run(inspect, capture_output=True, text=True, check=True).stdout)
+    bridge = subprocess.run(inspect, capture_output=True, text=True, check=True)
+    [config] = json.loads(bridge.stdout)
     # Docker gives the bridge the first address of its subnet unless told another.
     gateway = config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
     folder = tmp_path / "published"
     folder.mkdir()
     penguins(folder / "course.csv")
-    server = http.server.ThreadingHTTPServer((gateway, 0), functools.partial(QuietHandler, directory=folder))
+    handler = functools.partial(QuietHandler, directory=folder)
+    server = http.server.ThreadingHTTPServer((gateway, 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://{gateway}:{server.server_address[1]}/course.csv", folder / "course.csv"
     server.shutdown()
@@ -147,13 +154,14 @@ def test_a_course_data_set_is_handed_in_by_name_and_fetched_by_the_grader(publis
         result = staff.make("reproduce", "RUN=shared")
         assert "Fetching data/course.csv" in result.stdout + result.stderr
         assert "OK: run shared reproduced bit-identical" in result.stdout
-        original.write_text(original.read_text().replace("Dream", "Torgersen", 1))  # staff change it
+        original.write_text(original.read_text().replace("Dream", "Torgersen", 1))  # staff edit it
         later = Project(tmp_path / "later")
         git(tmp_path, "clone", "--quiet", str(student.path), str(later.path))
         result = later.make("reproduce", "RUN=shared", check=False)
         changed = hashlib.sha256(original.read_bytes()).hexdigest()
         assert result.returncode != 0 and "Traceback" not in result.stderr
-        assert f"error: {url} gave sha256 {changed}, but data/sources.txt says {sha256}" in result.stderr
+        refusal = f"error: {url} gave sha256 {changed}, but data/sources.txt says {sha256}"
+        assert refusal in result.stderr
         assert not (later.path / "data" / "course.csv").exists()  # nothing half-fetched is left
         assert list((later.path / "data").glob(".partial-*")) == []
     finally:
