@@ -9,7 +9,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-tracking clean
+.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-tracking bench-class
+.PHONY: clean
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +49,9 @@ bench: venv docker ## build and run times of the generated project on this engin
 
 bench-waits: venv docker ## the student's waits (make train, verify, test), now and at an earlier commit, into benchmarks/WAITS.md
 	$(VENV)/bin/python benchmarks/waits.py $(BENCH_FLAGS)
+
+bench-class: venv docker ## course/reproduce_class.py on 20 student repos, one at a time and side by side, into benchmarks/CLASS.md
+	$(VENV)/bin/python benchmarks/class_reproduce.py $(BENCH_FLAGS)
 
 bench-tracking: venv docker ## 10, 50 and 200 clients writing at once to the lab tools' TrackIO server, into benchmarks/TRACKING_LOAD.md
 	$(VENV)/bin/python benchmarks/tracking_load.py $(BENCH_FLAGS)

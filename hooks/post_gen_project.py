@@ -17,14 +17,18 @@ UNDER_CRUFT = "_commit" in ANSWERS
 
 # Files that belong to an option, removed when the option is off.
 OPTIONAL_PATHS = {
-    "include_github_actions": [".github"],
+    "include_github_actions": [".github/workflows/ci.yml"],
 }
 # Lines of shared files that belong to an option, removed when the option is off.
 OPTIONAL_LINES = {
     "include_lab_tools": {".gitignore": ["sweeps/"], ".dockerignore": ["sweeps/"]},
 }
 # Folders laid out like the project root, whose files replace or join the project's when their option is on.
-OVERLAYS = {"_pytorch": ("framework", "pytorch"), "_lab": ("include_lab_tools", "yes")}
+OVERLAYS = {
+    "_pytorch": ("framework", "pytorch"),
+    "_lab": ("include_lab_tools", "yes"),
+    "_classroom": ("include_classroom", "yes"),
+}
 
 
 def remove(relative_path: str) -> None:
@@ -33,6 +37,11 @@ def remove(relative_path: str) -> None:
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
+    # A folder that this leaves empty goes too, such as .github without any workflow.
+    for parent in path.parents:
+        if parent == PROJECT or not parent.is_dir() or any(parent.iterdir()):
+            break
+        parent.rmdir()
 
 
 def remove_unused_options() -> None:

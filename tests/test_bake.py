@@ -19,11 +19,13 @@ OPTIONS = {
     if isinstance(values, list) and not key.startswith("_")
 }
 # Every combination of the options that shape the project's files, with default_model only for scikit-learn;
-# python_version and init_git, which touch one line each, take turns across them.
+# python_version and init_git, which touch one line each, take turns across them, and so does
+# include_classroom, on a turn of its own so that it meets both answers of include_github_actions.
 SHAPING = ("framework", "default_model", "include_lab_tools", "include_github_actions")
 MATRIX = [
     dict(zip(SHAPING, values, strict=True))
     | {key: OPTIONS[key][index % len(OPTIONS[key])] for key in ("python_version", "init_git")}
+    | {"include_classroom": OPTIONS["include_classroom"][index // 2 % 2]}
     for index, values in enumerate(
         combination
         for combination in itertools.product(*(OPTIONS[key] for key in SHAPING))
@@ -45,8 +47,10 @@ DEFAULT_FILES = {
     "config.py",
     "data.py",
     "data/.gitkeep",
+    "data/sources.txt",
     "docs/data.md",
     "docs/docker.md",
+    "docs/handing-in.md",
     "docs/reproducibility.md",
     "manifest.py",
     "pyproject.toml",
@@ -60,6 +64,7 @@ DEFAULT_FILES = {
     "scripts/lock.py",
     "scripts/run-facts.sh",
     "seeding.py",
+    "sources.py",
     "store.py",
     "tests/conftest.py",
     "tests/test_data.py",
@@ -77,6 +82,15 @@ LAB_FILES = {
     "scripts/tracking-server.sh",
     "scripts/tracking.py",
 }
+CLASSROOM_FILES = {
+    ".github/workflows/classroom.yml",
+    ".github/zizmor.yml",
+    "classroom.mk",
+    "grade.py",
+    "grading.toml",
+    "docs/classroom.md",
+}
+CLASSROOM_WORDS = re.compile(r"[Cc]lassroom|grade\.py|grading\.toml|grade-reproduce|min_score")
 LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
 
 
@@ -102,6 +116,17 @@ def test_the_lab_tools_add_their_files_targets_and_section(tmp_path):
     assert "[docs/lab.md](docs/lab.md)" in (project / "README.md").read_text()
 
 
+@pytest.mark.parametrize("actions", ["yes", "no"])
+def test_the_classroom_option_adds_its_workflow_targets_and_section(tmp_path, actions):
+    project = bake(tmp_path, include_classroom="yes", include_github_actions=actions)
+    ci = set() if actions == "yes" else {".github/workflows/ci.yml"}
+    assert project_files(project) == (DEFAULT_FILES - ci) | CLASSROOM_FILES
+    listed = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True)
+    targets = listed.stdout
+    assert "  grade-reproduce " in targets and "  grade-score " in targets
+    assert "[docs/classroom.md](docs/classroom.md)" in (project / "README.md").read_text()
+
+
 @pytest.mark.parametrize("answers", MATRIX, ids=ids)
 def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     project = bake(tmp_path, **answers)
@@ -113,7 +138,14 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--no-cache", "--check", "."]):
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert (project / ".github").exists() == (answers["include_github_actions"] == "yes")
+    workflows = (answers["include_github_actions"], answers["include_classroom"])
+    assert (project / ".github").exists() == ("yes" in workflows)
+    assert (files >= CLASSROOM_FILES) == (answers["include_classroom"] == "yes")
+    if answers["include_classroom"] == "no":
+        assert not CLASSROOM_FILES & files
+        for name in files - {".cruft.json"}:
+            text = (project / name).read_text()
+            assert not CLASSROOM_WORDS.search(text), f"Classroom is mentioned in {name}"
     assert (project / ".git").exists() == (answers["init_git"] == "yes")
     assert (files >= LAB_FILES) == (answers["include_lab_tools"] == "yes")
     if answers["include_lab_tools"] == "no":

@@ -1,6 +1,7 @@
 """From a student's run to a grade, on a real engine: compare runs, hand one in, and reproduce it from a fresh
 clone, one repository at a time and for a whole class."""
 
+import csv
 import json
 import os
 import sqlite3
@@ -151,10 +152,9 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     git(empty, "commit", "--quiet", "--allow-empty", "-m", "Nothing yet")
     roster = tmp_path / "roster.txt"
     roster.write_text(f"# the class\nada {handed_in}\nbob {cheat}\n\ncyd {empty}\n")
-    summary = tmp_path / "summary.md"
-    command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster)]
-    command += ["--work", str(tmp_path / "work"), "--out", str(summary)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800, env={**os.environ, "DOCKER": DOCKER})
+    summary, gradebook = tmp_path / "summary.md", tmp_path / "gradebook.csv"
+    options = ["--out", str(summary), "--csv", str(gradebook), "--jobs", "3"]
+    result = reproduce_class(roster, tmp_path / "work", *options)
     assert result.returncode == 1, result.stderr  # not every run reproduced
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in summary.read_text().splitlines()[2:]}
     assert set(rows) == {"ada", "bob", "cyd"} and summary.read_text() in result.stdout
@@ -162,3 +162,36 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     assert "| accuracy 0.9990 |" in rows["bob"] and "| NO: run forest did not reproduce:" in rows["bob"]
     assert "metrics.json test_accuracy: 0.999 !=" in rows["bob"]
     assert "NO: nothing handed in" in rows["cyd"]
+    with gradebook.open(newline="") as file:
+        graded = {line["student"]: line for line in csv.DictReader(file)}
+    assert list(graded) == ["ada", "bob", "cyd"]  # the roster's order, though three ran at once
+    assert graded["ada"]["reproduced"] == "yes" and graded["bob"]["reproduced"] == "no"
+    assert graded["ada"]["metric"] == "accuracy" and float(graded["bob"]["score"]) == 0.999
+    assert graded["cyd"]["run"] == "" and graded["cyd"]["outcome"].startswith("nothing handed in")
+
+
+def reproduce_class(roster: Path, work: Path, *options: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster)]
+    command += ["--work", str(work), *options]
+    env = {**os.environ, "DOCKER": DOCKER}
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
+
+
+def test_one_student_graded_in_gradescopes_format(handed_in, tmp_path):
+    roster = tmp_path / "roster.txt"
+    roster.write_text(f"ada {handed_in}\n")
+    results = tmp_path / "results.json"
+    options = ["--out", str(tmp_path / "s.md"), "--gradescope", str(results)]
+    result = reproduce_class(roster, tmp_path / "work", *options)
+    assert result.returncode == 0, result.stderr
+    graded = json.loads(results.read_text())
+    assert set(graded) == {"score", "execution_time", "output", "tests", "leaderboard"}
+    [test] = graded["tests"]
+    assert test["name"] == "run forest reproduces" and test["status"] == "passed"
+    assert test["score"] == test["max_score"] == graded["score"] == 1
+    assert test["output"].startswith("yes: run forest reproduced bit-identical")
+    accuracy = metrics(handed_in / "results" / "forest")["test_accuracy"]
+    assert graded["leaderboard"] == [{"name": "test score", "value": accuracy, "order": "desc"}]
+    roster.write_text(f"ada {handed_in}\nbob {handed_in}\n")
+    refused = reproduce_class(roster, tmp_path / "work", "--gradescope", str(results))
+    assert refused.returncode != 0 and "error: --gradescope grades one student" in refused.stderr

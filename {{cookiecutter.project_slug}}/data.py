@@ -16,6 +16,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import sources
+
 MAX_CLASSES = 20  # a target of at most this many distinct whole numbers holds classes, not quantities
 
 
@@ -75,7 +77,7 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
 
 def read_csv(path: Path) -> pd.DataFrame:
     name = repr(str(path))
-    if not path.is_file():
+    if not path.is_file() and not sources.fetch(str(path)):  # a course data set is fetched on first use
         raise DataError(f"DATA file {name} does not exist: put it under data/ and pass DATA=data/<file>.csv")
     with path.open("rb") as file:
         head = file.read(1 << 16)

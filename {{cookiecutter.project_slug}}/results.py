@@ -10,12 +10,14 @@ from pathlib import Path
 
 import trackio
 
+import sources
 import store
 from manifest import RESULTS_DIR, output_dir, recorded_runs
 from verify import reproduce
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-HANDED_IN = ("manifest.json", "metrics.json", "predictions.csv")  # the evidence; not the model, not the data
+# The evidence, never the model; the data travels too unless everyone can fetch it (sources.py).
+HANDED_IN = ("manifest.json", "metrics.json", "predictions.csv")
 
 
 def main_metric(metrics: dict) -> float:
@@ -66,10 +68,12 @@ def submit(run_name: str) -> int:
         sys.exit(f"error: no run {run_name!r} in outputs/ to hand in: RUN= names one of {runs}")
     if target.exists():
         sys.exit(f"error: results/{run_name} is already handed in: remove it first to hand the run in again")
-    dirty = json.loads((folder / "manifest.json").read_text())["code"]["dirty"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    dirty = manifest["code"]["dirty"]
     if dirty is not False:
         where = "uncommitted changes" if dirty else "code outside git"
         sys.exit(f"error: run {run_name} was made from {where}: commit, train again, and hand in the new run")
+    data = sources.to_hand_in(manifest)  # a course data set, or built-in data, travels by name only
     with tempfile.TemporaryDirectory() as scratch:
         if reproduce(run_name, Path(scratch)) != 0:
             sys.exit(f"error: run {run_name} does not reproduce (see above), so it cannot be handed in")
@@ -78,8 +82,13 @@ def submit(run_name: str) -> int:
     partial.mkdir(parents=True)
     for name in HANDED_IN:
         shutil.copy2(folder / name, partial / name)
+    if data:
+        (partial / data).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(sources.PROJECT_DIR / data, partial / data)
     partial.rename(target)
-    print(f"Handed in as results/{run_name}/. Now commit it: git add results && git commit -m 'Hand in {run_name}'")
+    carried = f", with its data {data}" if data else ""
+    commit = f"git add results && git commit -m 'Hand in {run_name}'"
+    print(f"Handed in as results/{run_name}/{carried}. Now commit it: {commit}")
     return 0
 
 

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from subprocess import DEVNULL, PIPE, Popen
 
+import sources
 from manifest import output_dir, recorded_runs
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
@@ -49,12 +50,12 @@ def differences(old: dict, new: dict, old_dir: Path, new_dir: Path) -> list[str]
 
 def drift(recorded: dict, current: dict) -> list[str]:
     """A line for each fact that changed since the recorded run (a push only adds the image's digest; the
-    commit is checked apart, as a later commit may hold the very same code)."""
+    commit is checked apart, as a later commit may hold the very same code; data by its hash, not path)."""
     lines = []
     for key in DRIFT_KEYS:
         old, new = recorded.get(key), current.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
-            names = sorted((set(old) | set(new)) - {"digest", "git_commit"})
+            names = sorted((set(old) | set(new)) - {"digest", "git_commit", "file"})
             lines += [f"  {key} {n}: {old.get(n)} -> {new.get(n)}" for n in names if old.get(n) != new.get(n)]
         elif old != new:
             lines.append(f"  {key}: {old} -> {new}")
@@ -85,6 +86,7 @@ def reproduce(run_name: str, scratch: Path) -> int:
         sys.exit(f"error: no recorded run {run_name!r} in {output_dir()} or results/: name one of {runs}")
     recorded = json.loads((recorded_dir / "manifest.json").read_text())
     settings = {key.upper(): str(value) for key, value in recorded["config"].items() if key != "run_name"}
+    settings["DATA"] = sources.for_rerun(recorded, recorded_dir)  # checked before it trains
     [rerun] = fresh_runs(settings, scratch, [f"{run_name}-reproduced"])
     if (commit := recorded["code"]["git_commit"]) != rerun["code"]["git_commit"]:
         same = recorded["code"].get("tree") == rerun["code"]["tree"]
