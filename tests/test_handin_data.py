@@ -138,6 +138,8 @@ def test_a_course_data_set_is_handed_in_by_name_and_fetched_by_the_grader(publis
     with (student.path / "data" / "sources.txt").open("a") as sources:
         sources.write(f"data/course.csv {sha256} {url}\n")
     git(student.path, "commit", "--quiet", "-am", "The course's data set")
+    student.make("image")
+    student.commit_base_pin()
     try:
         settings = ["DATA=data/course.csv", "TARGET=species", "N_ESTIMATORS=10", "RUN_NAME=shared"]
         assert "Fetching data/course.csv from" in student.make("train", *settings).stdout
