@@ -139,7 +139,7 @@ def train(config: Config, dataset: Dataset):
     x_test, y_test = dataset.features.iloc[test_rows], dataset.target.iloc[test_rows]
 
     if config.model_type == "svm" and len(train_rows) > SLOW_SVM_ROWS:
-        slow = f"an SVM on {len(train_rows)} rows may take many minutes"
+        slow = f"an SVM on {len(train_rows)} training rows may take many minutes"
         print(f"warning: {slow}: MODEL_TYPE=logistic_regression is much faster", file=sys.stderr)
     model = build_model(config, dataset.task)
     prepare = model[:-1]  # prepared once: each step of the curve fits the last part of the pipeline
