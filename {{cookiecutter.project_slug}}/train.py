@@ -28,11 +28,11 @@ from seeding import seed_everything
 PROJECT = "{{ cookiecutter.project_slug }}"
 CURVE_STEPS = 5  # the curve's points: the forest grown in 5 steps, or fits on more and more rows
 MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
-SLOW_SVM_ROWS = 20_000  # an SVM's fit grows with the square of the rows: above this, it takes minutes
+SLOW_SVM_ROWS = 20_000  # an SVM's fit grows with the square of the rows: above this, minutes
 
 
 def forest(kind, c: Config):
-    """Each tree draws from its own seed, so the trees are the same on any number of cores (JOBS)."""
+    """Each tree draws from its own seed: the trees are the same on any number of cores (JOBS)."""
     return kind(c.n_estimators, max_depth=c.max_depth, random_state=c.seed)
 
 
@@ -65,16 +65,16 @@ def scores(task: str, true, predicted) -> dict:
 
 def main_score(task: str, true, predicted) -> float:
     """The main metric alone, at every step of the curve: for accuracy, the share of equal answers,
-    without scikit-learn's checks of the labels, which cost more than the forest's vote on many rows."""
+    without scikit-learn's checks of the labels, which cost more than the forest's vote."""
     if task == "classification":
         return float(np.mean(true.to_numpy() == predicted))
     return r2_score(true, predicted)
 
 
 def curve_steps(config: Config, rows: int) -> dict[int, tuple[int | None, int]]:
-    """Each step of the curve: the forest's trees (None for other models) and the training rows it fits
-    on. The forest grows on every row, for the cost of one fit; other models fit on 1/16, 1/8, ... of
-    the rows, about one fit more; CURVE=rows fits on 20%, 40%, ... 100%: three fits, or more."""
+    """Each step of the curve: the forest's trees (None for other models) and the training rows it
+    fits on. The forest grows on every row, for the cost of one fit; other models fit on 1/16, 1/8,
+    ... of the rows, about one fit more; CURVE=rows fits on 20%, 40%, ... 100%: three fits."""
     sizes = {}
     for step in range(1, CURVE_STEPS + 1):
         if config.curve == "auto" and config.model_type == "random_forest":
@@ -88,8 +88,8 @@ def curve_steps(config: Config, rows: int) -> dict[int, tuple[int | None, int]]:
 
 
 def fit_step(config: Config, estimator, trees: int | None, last: bool, x, y):
-    """One step's model, fitted. The forest fits on JOBS cores, then predicts in one thread, which sums
-    its trees' votes in one order: in parallel the order varies, and so do the last digits."""
+    """One step's model, fitted. The forest fits on JOBS cores, then predicts in one thread, which
+    sums its trees' votes in one order: in parallel the order varies, and so do the last digits."""
     if trees is not None:  # warm_start keeps the trees grown so far and adds the new ones
         estimator.set_params(n_estimators=trees, warm_start=True)
     elif not last:  # a smaller model of its own; the last step fits the model that is saved
@@ -104,8 +104,8 @@ def fit_step(config: Config, estimator, trees: int | None, last: bool, x, y):
 
 
 def fit_curve(config: Config, task: str, estimator, train_part: tuple, test_part: tuple):
-    """Fit along the curve, logging the main metric at each step, on prepared rows (x, y); returns the
-    last step's predictions of the training rows and of the test rows."""
+    """Fit along the curve, logging the main metric at each step, on prepared rows (x, y); returns
+    the last step's predictions of the training rows and of the test rows."""
     (x, y), (x_test, y_test) = train_part, test_part
     metric = MAIN_METRIC[task]
     for step, (trees, rows) in curve_steps(config, len(y)).items():
@@ -131,7 +131,7 @@ def model_sha256(model) -> str:
 
 
 def train(config: Config, dataset: Dataset):
-    """Split, fit along the curve, and score; returns the model, its metrics and test predictions."""
+    """Split, fit along the curve, and score; returns the model, its metrics, test predictions."""
     stratify = dataset.target if dataset.task == "classification" else None  # every class in both parts
     split = {"test_size": config.test_size, "random_state": config.seed, "stratify": stratify}
     train_rows, test_rows = train_test_split(np.arange(len(dataset.target)), **split)
@@ -143,7 +143,8 @@ def train(config: Config, dataset: Dataset):
         print(f"warning: {slow}: MODEL_TYPE=logistic_regression is much faster", file=sys.stderr)
     model = build_model(config, dataset.task)
     prepare = model[:-1]  # prepared once: each step of the curve fits the last part of the pipeline
-    train_part, test_part = (prepare.fit_transform(x_train), y_train), (prepare.transform(x_test), y_test)
+    train_part = prepare.fit_transform(x_train), y_train
+    test_part = prepare.transform(x_test), y_test
     trained, predicted = fit_curve(config, dataset.task, model[-1], train_part, test_part)
     metric = MAIN_METRIC[dataset.task]
     metrics = {f"train_{metric}": main_score(dataset.task, y_train, trained)}

@@ -33,8 +33,9 @@ def test_every_model_learns_every_task(model_type, task):
 def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
     assert curve_steps(Config(), 900) == {step: (20 * step, 900) for step in range(1, 6)}
     assert curve_steps(Config(n_estimators=3), 900) == {3: (1, 900), 4: (2, 900), 5: (3, 900)}
-    assert curve_steps(Config(model_type="svm"), 1600) == {s: (None, 100 * 2 ** (s - 1)) for s in range(1, 6)}
-    assert curve_steps(Config(curve="rows"), 1000) == {step: (None, 200 * step) for step in range(1, 6)}
+    doubling = {step: (None, 100 * 2 ** (step - 1)) for step in range(1, 6)}
+    assert curve_steps(Config(model_type="svm"), 1600) == doubling
+    assert curve_steps(Config(curve="rows"), 1000) == {s: (None, 200 * s) for s in range(1, 6)}
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,7 @@ def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
         ({"MAX_DEPTH": "0"}, "MAX_DEPTH must be 1 or more, or None: 0"),
         ({"TEST_SIZE": "1.5"}, "TEST_SIZE must be between 0 and 1, got 1.5"),
         ({"TASK": "ranking"}, "TASK must be one of auto, classification, regression, got 'ranking'"),
-        ({"JOBS": "0"}, "JOBS must be -1 [(]every core[)] or 1 or more, got 0"),
+        ({"JOBS": "0"}, "JOBS must be 1 or more, or -1: 0"),
         ({"CURVE": "trees"}, "CURVE must be one of auto, rows, got 'trees'"),
     ],
 )
