@@ -48,6 +48,7 @@ DEFAULT_FILES = {
     "docs/data.md",
     "docs/docker.md",
     "docs/reproducibility.md",
+    "docs/training.md",
     "manifest.py",
     "pyproject.toml",
     "report.py",
