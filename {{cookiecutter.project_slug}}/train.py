@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import trackio
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
@@ -103,16 +103,39 @@ def fit_step(config: Config, estimator, trees: int | None, last: bool, x, y):
     return estimator
 
 
+def add_votes(forest, x, total, first: int):
+    """total plus the answers of the forest's trees from the first-th on: the sum that forest.predict
+    makes in one thread, in the same order, so that the curve's last step gives its very answers."""
+    answer = "predict_proba" if is_classifier(forest) else "predict"
+    x = np.asarray(x, dtype=np.float32)  # as forest.predict hands the rows to each tree
+    for tree in forest.estimators_[first:]:
+        total = total + getattr(tree, answer)(x)
+    return total
+
+
+def forest_answers(forest, total):
+    """forest.predict's answers from its trees' summed answers: their mean, or the likeliest class."""
+    mean = total / len(forest.estimators_)
+    return forest.classes_.take(np.argmax(mean, axis=1)) if is_classifier(forest) else mean
+
+
 def fit_curve(config: Config, task: str, estimator, train_part: tuple, test_part: tuple):
     """Fit along the curve, logging the main metric at each step, on prepared rows (x, y); returns
     the last step's predictions of the training rows and of the test rows."""
     (x, y), (x_test, y_test) = train_part, test_part
     metric = MAIN_METRIC[task]
+    sums = (0, 0)  # the votes of the forest's trees so far, on the training rows and the test rows
+    voted = 0
     for step, (trees, rows) in curve_steps(config, len(y)).items():
         if task == "classification" and y.iloc[:rows].nunique() < 2:
             continue  # too few rows for a classifier yet
         fitted = fit_step(config, estimator, trees, step == CURVE_STEPS, x[:rows], y.iloc[:rows])
-        predicted = fitted.predict(x[:rows]), fitted.predict(x_test)
+        if trees is None:
+            predicted = fitted.predict(x[:rows]), fitted.predict(x_test)
+        else:  # only the new trees vote: a whole forest's vote at each step would cost three in all
+            sums = add_votes(fitted, x, sums[0], voted), add_votes(fitted, x_test, sums[1], voted)
+            predicted = tuple(forest_answers(fitted, total) for total in sums)
+            voted = trees
         train_score = main_score(task, y.iloc[:rows], predicted[0])
         test_score = main_score(task, y_test, predicted[1])
         trackio.log({f"train/{metric}": train_score, f"test/{metric}": test_score}, step=step)

@@ -4,7 +4,7 @@ from conftest import manifest, run_script
 
 from config import Config, ConfigError, load_config
 from data import load_dataset
-from train import MAIN_METRIC, MODELS, build_model, curve_steps, scores
+from train import MAIN_METRIC, MODELS, add_votes, build_model, curve_steps, forest_answers, scores
 
 
 def test_a_run_records_its_result(recorded):
@@ -36,6 +36,16 @@ def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
     doubling = {step: (None, 100 * 2 ** (step - 1)) for step in range(1, 6)}
     assert curve_steps(Config(model_type="svm"), 1600) == doubling
     assert curve_steps(Config(curve="rows"), 1000) == {s: (None, 200 * s) for s in range(1, 6)}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_votes_of_a_growing_forest_add_up_to_its_own_answers(task):
+    digits = load_dataset("", "target")
+    x, y = digits.features.to_numpy()[:300], digits.target.iloc[:300]
+    forest = MODELS["random_forest"][task](Config(n_estimators=4)).set_params(warm_start=True)
+    votes = add_votes(forest.fit(x, y), x, 0, 0)
+    votes = add_votes(forest.set_params(n_estimators=10).fit(x, y), x, votes, 4)
+    assert np.array_equal(forest_answers(forest, votes), forest.predict(x))  # bit for bit
 
 
 @pytest.mark.parametrize(
