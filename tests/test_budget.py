@@ -11,8 +11,8 @@ CODE = {".py", ".sh", ".mk"}
 CODE_NAMES = {"Makefile", "Dockerfile"}
 # Non-blank lines of code outside tests/ and docs. The core was 600 and 700; the hand-in loop (results.py, and
 # reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200; the
-# curve that costs one fit (the forest grown in steps, doubling rows) and the forest on every core, about 55.
-BUDGETS = {"scikit-learn": 860, "pytorch": 890}
+# curve that costs one fit (the forest grown in steps, doubling rows) and the forest on every core, about 75.
+BUDGETS = {"scikit-learn": 880, "pytorch": 890}
 TEST_BUDGET = 260  # non-blank lines of the default project's tests
 
 
