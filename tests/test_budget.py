@@ -13,7 +13,7 @@ CODE_NAMES = {"Makefile", "Dockerfile"}
 # reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200; the
 # curve that costs one fit (the forest grown in steps, doubling rows) and the forest on every core, about 75.
 BUDGETS = {"scikit-learn": 880, "pytorch": 890}
-TEST_BUDGET = 260  # non-blank lines of the default project's tests
+TEST_BUDGET = 265  # non-blank lines of the default project's tests
 
 
 def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
