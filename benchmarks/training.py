@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--before", default="657dab6", help="the git revision to compare with")
     parser.add_argument("--rows", type=int, nargs="*", help="only these sizes of the plan")
     parser.add_argument("--repeat", type=int, help="runs of each, instead of the plan's")
+    parser.add_argument("--models", nargs="*", help="only these models of the plan")
+    parser.add_argument("--sides", nargs="*", default=SIDES, choices=SIDES, help="only these columns")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "TRAINING.md")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="repro-training-"))
@@ -158,14 +160,14 @@ def main() -> None:
         before = template_at(args.before, scratch / "template-before")
         projects = {"before": bake(before, scratch / "before"), "now": bake(REPO, scratch / "now")}
         for rows, model, repeat, sides in PLAN:
-            if args.rows and rows not in args.rows:
+            if (args.rows and rows not in args.rows) or (args.models and model not in args.models):
                 continue
             data = scratch / f"mixed-{rows}.csv"
             if not data.exists():
                 mixed_csv(rows, data)
             runs = {side: [] for side in SIDES}
             for _ in range(args.repeat or repeat):
-                for side in sides:
+                for side in (side for side in sides if side in args.sides):
                     runs[side].append(run_side(side, projects, data, model, scratch))
             table.append(row(rows, model, runs))
             print(markdown_table(["rows", "model", *SIDES], [table[-1][:5]]), flush=True)
