@@ -52,6 +52,7 @@ DEFAULT_FILES = {
     "docs/docker.md",
     "docs/handing-in.md",
     "docs/reproducibility.md",
+    "docs/training.md",
     "manifest.py",
     "pyproject.toml",
     "report.py",

@@ -18,7 +18,7 @@ PROJECT = "tracking_faults"  # its own image, server and network, so that it tou
 NETWORK = f"{PROJECT}-tracking"
 SERVER_SETTINGS = [f"NETWORK={NETWORK}", f"TRACKIO_SERVER_URL=http://{NETWORK}:7860"]
 # Training long enough (about 2 s a step) that the server can be taken away between two steps.
-SLOW = "N_ESTIMATORS=1000"
+SLOW = ("N_ESTIMATORS=1000", "CURVE=rows", "JOBS=1")  # five fits on more and more rows, on one core
 DOWN_SECONDS = 35  # longer than the 30 s that TrackIO waits at the end of a run
 SYNC_HINT = "make sync-runs sends them"
 
@@ -93,7 +93,7 @@ def test_a_server_that_does_not_answer_stops_the_run_before_it_trains(project, s
 def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sends_them(project, server, kept_in):
     run = f"server-went-away-{kept_in.split('/')[0].strip('.')}"
     # OVERFIT_GAP=0: the run also raises an alert, which must arrive too.
-    settings = [*SERVER_SETTINGS, SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}", f"TRACKIO_DIR=/app/{kept_in}"]
+    settings = [*SERVER_SETTINGS, *SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}", f"TRACKIO_DIR=/app/{kept_in}"]
     train = project.start_make("train", *settings)
     # Freeze the run while the server stops, so that it stops between two steps whatever this machine's speed.
     container = training_container(project.path)

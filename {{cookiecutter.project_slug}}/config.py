@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import get_args
 
 TASKS = ("auto", "classification", "regression")
+CURVES = ("auto", "rows")
 {%- if cookiecutter.framework == "pytorch" %}
 DEVICES = ("auto", "cpu", "cuda")
 {%- endif %}
@@ -34,6 +35,8 @@ class Config:
     n_estimators: int = 100  # trees in the random forest
     max_depth: int | None = None  # of each tree; None grows it until its leaves are pure
     c: float = 1.0  # inverse regularisation strength of the SVM and the linear models
+    jobs: int = -1  # cores that fit the forest, -1 for all: the model is the same on any number
+    curve: str = "auto"  # auto: over the forest's trees, or doubling rows; rows: 20% ... 100%
 {%- endif %}
     test_size: float = 0.2
     data: str = ""  # a CSV file; empty means scikit-learn's built-in digits
@@ -64,6 +67,8 @@ class Config:
             (self.n_estimators >= 1, f"N_ESTIMATORS must be 1 or more, got {self.n_estimators}"),
             (self.max_depth is None or self.max_depth > 0, f"MAX_DEPTH must be 1 or more, or None: {self.max_depth}"),
             (self.c > 0, f"C must be greater than 0, got {self.c}"),
+            (self.jobs == -1 or self.jobs > 0, f"JOBS must be 1 or more, or -1: {self.jobs}"),
+            (self.curve in CURVES, f"CURVE must be one of {', '.join(CURVES)}, got {self.curve!r}"),
 {%- endif %}
         ]
         for holds, problem in rules:

@@ -4,12 +4,14 @@ import hashlib
 import pickle
 import signal
 import sys
+import types
 from dataclasses import asdict
 
 import joblib
 import numpy as np
 import pandas as pd
 import trackio
+from sklearn.base import clone, is_classifier
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
@@ -24,15 +26,22 @@ from manifest import build_manifest, choose_run_name, environment_facts, output_
 from seeding import seed_everything
 
 PROJECT = "{{ cookiecutter.project_slug }}"
-CURVE_STEPS = 5  # the learning curve fits on 20%, 40%, ... 100% of the training rows
+CURVE_STEPS = 5  # the curve's points: the forest grown in 5 steps, or fits on more and more rows
 MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
-# Every MODEL_TYPE, for each task; each model that draws random numbers takes the run's seed. The forest
-# uses one process: in parallel, it sums its trees' votes in a varying order, which moves the last digits.
+SLOW_SVM_ROWS = 20_000  # an SVM's fit grows with the square of the rows: above this, minutes
+
+
+def forest(kind, c: Config):
+    """Each tree draws from its own seed: the trees are the same on any number of cores (JOBS)."""
+    return kind(c.n_estimators, max_depth=c.max_depth, random_state=c.seed)
+
+
+# Every MODEL_TYPE, for each task; each model that draws random numbers takes the run's seed.
 # To try another model, add it here (and its settings to config.py), then `make train MODEL_TYPE=<its name>`.
 MODELS = {
     "random_forest": {
-        "classification": lambda c: RandomForestClassifier(c.n_estimators, max_depth=c.max_depth, random_state=c.seed),
-        "regression": lambda c: RandomForestRegressor(c.n_estimators, max_depth=c.max_depth, random_state=c.seed),
+        "classification": lambda c: forest(RandomForestClassifier, c),
+        "regression": lambda c: forest(RandomForestRegressor, c),
     },
     "svm": {"classification": lambda c: SVC(C=c.c, random_state=c.seed), "regression": lambda c: SVR(C=c.c)},
     "logistic_regression": {  # for a regression, its linear counterpart: ridge regression
@@ -54,39 +63,114 @@ def scores(task: str, true, predicted) -> dict:
     return {"r2": r2_score(true, predicted), "rmse": rmse, "mae": mae}
 
 
-def fit_learning_curve(config: Config, task: str, x_train, y_train, x_test, y_test):
-    """Fit on a growing share of the training rows, logging the main metric at each step; return the last model."""
-    metric = MAIN_METRIC[task]
+def main_score(task: str, true, predicted) -> float:
+    """The main metric alone, at every step of the curve: for accuracy, the share of equal answers,
+    without scikit-learn's checks of the labels, which cost more than the forest's vote."""
+    if task == "classification":
+        return float(np.mean(true.to_numpy() == predicted))
+    return r2_score(true, predicted)
+
+
+def curve_steps(config: Config, rows: int) -> dict[int, tuple[int | None, int]]:
+    """Each step of the curve: the forest's trees (None for other models) and the training rows it
+    fits on. The forest grows on every row, for the cost of one fit; other models fit on 1/16, 1/8,
+    ... of the rows, about one fit more; CURVE=rows fits on 20%, 40%, ... 100%: three fits."""
+    sizes = {}
     for step in range(1, CURVE_STEPS + 1):
-        size = max(len(x_train) * step // CURVE_STEPS, 2)
-        if task == "classification" and y_train.iloc[:size].nunique() < 2:
+        if config.curve == "auto" and config.model_type == "random_forest":
+            size = (max(config.n_estimators * step // CURVE_STEPS, 1), rows)
+        elif config.curve == "auto":
+            size = (None, max(rows >> (CURVE_STEPS - step), 2))
+        else:
+            size = (None, max(rows * step // CURVE_STEPS, 2))
+        sizes[size] = step  # a size that repeats is fitted once, at its last step
+    return {step: size for size, step in sizes.items()}
+
+
+def fit_step(config: Config, estimator, trees: int | None, last: bool, x, y):
+    """One step's model, fitted. The forest fits on JOBS cores, then predicts in one thread, which
+    sums its trees' votes in one order: in parallel the order varies, and so do the last digits."""
+    if trees is not None:  # warm_start keeps the trees grown so far and adds the new ones
+        estimator.set_params(n_estimators=trees, warm_start=True)
+    elif not last:  # a smaller model of its own; the last step fits the model that is saved
+        estimator = clone(estimator)
+    parallel = config.model_type == "random_forest"
+    if parallel:
+        estimator.set_params(n_jobs=config.jobs)
+    estimator.fit(x, y)
+    if parallel:  # as if fitted at once on one core: the saved model and its hash are the same
+        estimator.set_params(n_jobs=None, warm_start=False)
+    return estimator
+
+
+def add_votes(forest, x, total, first: int):
+    """total plus the answers of the forest's trees from the first-th on: the sum that forest.predict
+    makes in one thread, in the same order, so that the curve's last step gives its very answers."""
+    answer = "predict_proba" if is_classifier(forest) else "predict"
+    x = np.asarray(x, dtype=np.float32)  # as forest.predict hands the rows to each tree
+    for tree in forest.estimators_[first:]:
+        total = total + getattr(tree, answer)(x)
+    return total
+
+
+def forest_answers(forest, total):
+    """forest.predict's answers from its trees' summed answers: their mean, or the likeliest class."""
+    mean = total / len(forest.estimators_)
+    return forest.classes_.take(np.argmax(mean, axis=1)) if is_classifier(forest) else mean
+
+
+def fit_curve(config: Config, task: str, estimator, train_part: tuple, test_part: tuple):
+    """Fit along the curve, logging the main metric at each step, on prepared rows (x, y); returns
+    the last step's predictions of the training rows and of the test rows."""
+    (x, y), (x_test, y_test) = train_part, test_part
+    metric = MAIN_METRIC[task]
+    sums = (0, 0)  # the votes of the forest's trees so far, on the training rows and the test rows
+    voted = 0
+    for step, (trees, rows) in curve_steps(config, len(y)).items():
+        if task == "classification" and y.iloc[:rows].nunique() < 2:
             continue  # too few rows for a classifier yet
-        model = build_model(config, task).fit(x_train.iloc[:size], y_train.iloc[:size])
-        train_score = scores(task, y_train.iloc[:size], model.predict(x_train.iloc[:size]))[metric]
-        test_score = scores(task, y_test, model.predict(x_test))[metric]
+        fitted = fit_step(config, estimator, trees, step == CURVE_STEPS, x[:rows], y.iloc[:rows])
+        if trees is None:
+            predicted = fitted.predict(x[:rows]), fitted.predict(x_test)
+        else:  # only the new trees vote: a whole forest's vote at each step would cost three in all
+            sums = add_votes(fitted, x, sums[0], voted), add_votes(fitted, x_test, sums[1], voted)
+            predicted = tuple(forest_answers(fitted, total) for total in sums)
+            voted = trees
+        train_score = main_score(task, y.iloc[:rows], predicted[0])
+        test_score = main_score(task, y_test, predicted[1])
         trackio.log({f"train/{metric}": train_score, f"test/{metric}": test_score}, step=step)
-        print(
-            f"step {step}/{CURVE_STEPS}: {size} training rows, {metric} train {train_score:.4f}, test {test_score:.4f}"
-        )
-    return model
+        grown = f"{trees} trees, " if trees else ""
+        scored = f"{metric} train {train_score:.4f}, test {test_score:.4f}"
+        print(f"step {step}/{CURVE_STEPS}: {grown}{rows} training rows, {scored}", flush=True)
+    return predicted
 
 
 def model_sha256(model) -> str:
-    """sha256 of every fitted number, preprocessing included: predictions may agree while the model differs."""
-    return hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+    """sha256 of every fitted number, preprocessing included: predictions may agree while the model
+    differs. pickle writes into the hash as it goes, so the model is never copied in memory."""
+    digest = hashlib.sha256()
+    pickle.dump(model, types.SimpleNamespace(write=digest.update), protocol=5)
+    return digest.hexdigest()
 
 
 def train(config: Config, dataset: Dataset):
-    """Split, fit along the learning curve, and score; returns the model, its metrics and test predictions."""
+    """Split, fit along the curve, and score; returns the model, its metrics, test predictions."""
     stratify = dataset.target if dataset.task == "classification" else None  # every class in both parts
     split = {"test_size": config.test_size, "random_state": config.seed, "stratify": stratify}
     train_rows, test_rows = train_test_split(np.arange(len(dataset.target)), **split)
     x_train, y_train = dataset.features.iloc[train_rows], dataset.target.iloc[train_rows]
     x_test, y_test = dataset.features.iloc[test_rows], dataset.target.iloc[test_rows]
 
-    model = fit_learning_curve(config, dataset.task, x_train, y_train, x_test, y_test)
-    metric, predicted = MAIN_METRIC[dataset.task], model.predict(x_test)
-    metrics = {f"train_{metric}": scores(dataset.task, y_train, model.predict(x_train))[metric]}
+    if config.model_type == "svm" and len(train_rows) > SLOW_SVM_ROWS:
+        slow = f"an SVM on {len(train_rows)} training rows may take many minutes"
+        print(f"warning: {slow}: MODEL_TYPE=logistic_regression is much faster", file=sys.stderr)
+    model = build_model(config, dataset.task)
+    prepare = model[:-1]  # prepared once: each step of the curve fits the last part of the pipeline
+    train_part = prepare.fit_transform(x_train), y_train
+    test_part = prepare.transform(x_test), y_test
+    trained, predicted = fit_curve(config, dataset.task, model[-1], train_part, test_part)
+    metric = MAIN_METRIC[dataset.task]
+    metrics = {f"train_{metric}": main_score(dataset.task, y_train, trained)}
     metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
     # Each test row, by its row in the data, with its true value and the model's answer: predictions.csv.

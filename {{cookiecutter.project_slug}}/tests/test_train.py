@@ -4,7 +4,7 @@ from conftest import manifest, run_script
 
 from config import Config, ConfigError, load_config
 from data import load_dataset
-from train import MAIN_METRIC, MODELS, build_model, scores
+from train import MAIN_METRIC, MODELS, add_votes, build_model, curve_steps, forest_answers, scores
 
 
 def test_a_run_records_its_result(recorded):
@@ -30,6 +30,24 @@ def test_every_model_learns_every_task(model_type, task):
     assert score > 0.3, (model_type, task, score)  # a constant scores 0 (R²) or about 0.1 (accuracy)
 
 
+def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
+    assert curve_steps(Config(), 900) == {step: (20 * step, 900) for step in range(1, 6)}
+    assert curve_steps(Config(n_estimators=3), 900) == {3: (1, 900), 4: (2, 900), 5: (3, 900)}
+    doubling = {step: (None, 100 * 2 ** (step - 1)) for step in range(1, 6)}
+    assert curve_steps(Config(model_type="svm"), 1600) == doubling
+    assert curve_steps(Config(curve="rows"), 1000) == {s: (None, 200 * s) for s in range(1, 6)}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_votes_of_a_growing_forest_add_up_to_its_own_answers(task):
+    digits = load_dataset("", "target")
+    x, y = digits.features.to_numpy()[:300], digits.target.iloc[:300]
+    forest = MODELS["random_forest"][task](Config(n_estimators=4)).set_params(warm_start=True)
+    votes = add_votes(forest.fit(x, y), x, 0, 0)
+    votes = add_votes(forest.set_params(n_estimators=10).fit(x, y), x, votes, 4)
+    assert np.array_equal(forest_answers(forest, votes), forest.predict(x))  # bit for bit
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -38,6 +56,8 @@ def test_every_model_learns_every_task(model_type, task):
         ({"MAX_DEPTH": "0"}, "MAX_DEPTH must be 1 or more, or None: 0"),
         ({"TEST_SIZE": "1.5"}, "TEST_SIZE must be between 0 and 1, got 1.5"),
         ({"TASK": "ranking"}, "TASK must be one of auto, classification, regression, got 'ranking'"),
+        ({"JOBS": "0"}, "JOBS must be 1 or more, or -1: 0"),
+        ({"CURVE": "trees"}, "CURVE must be one of auto, rows, got 'trees'"),
     ],
 )
 def test_bad_settings_are_refused_with_what_is_wrong(settings, message):
