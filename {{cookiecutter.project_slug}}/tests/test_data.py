@@ -81,7 +81,7 @@ def test_a_numeric_target_gives_a_regression_that_beats_a_constant(tmp_path):
 
 
 def test_task_forces_the_choice(tmp_path):
-    data = csv_file(tmp_path, "x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    data = csv_file(tmp_path, "x,y\n" + "".join(f"{i * 7 % 30},{i % 3}\n" for i in range(30)))
     assert load_dataset(data, "y").task == "classification"
     assert load_dataset(data, "y", "regression").task == "regression"
 
@@ -92,8 +92,8 @@ def test_task_forces_the_choice(tmp_path):
         ("", "y", "is empty"),
         ("x,y\n", "y", "has a header but no rows"),
         ("x,y\n1,\n2,\n", "y", "TARGET column 'y' is empty in every row"),
-        ("x,y\n1,a\n2,a\n", "y", "needs 2 classes"),
-        ("x,y\n1,a\n2,a\n3,b\n", "y", "of 2 rows or more; the rarest: {'a': 2, 'b': 1}"),
+        ("x,y\n5,a\n3,a\n", "y", "needs 2 classes"),
+        ("x,y\n5,a\n3,a\n4,b\n", "y", "of 2 rows or more; the rarest: {'a': 2, 'b': 1}"),
         (b"PK\x03\x04\x00\x00binary", "y", "is not text"),
         ("x,x,y\n1,2,a\n3,4,b\n", "y", "more than one column named x"),
         ("x,y\ninf,a\n-inf,b\n", "y", "columns x hold infinite values"),
