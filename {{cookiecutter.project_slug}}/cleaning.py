@@ -30,7 +30,10 @@ def read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     encoding, text = decode(raw, notes)
     lines = text.splitlines()
     separator = max(",;\t", key=lines[0].count)  # spreadsheets in many countries write ;
-    rows = list(csv.reader(lines[:21], delimiter=separator))
+    if not lines[0].count(separator):  # none of them: columns lined up with spaces
+        separator = r"\s+"
+    rows = [line.split() if separator == r"\s+" else line for line in lines[:21]]
+    rows = [row for row in csv.reader(rows, delimiter=separator)] if separator != r"\s+" else rows
     has_header = not looks_like_data(rows)
     if not has_header:
         notes.append(f"the first line holds data, not names: the columns are column_1 to column_{len(rows[0])}")
@@ -79,9 +82,9 @@ def clean(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     if unnamed:
         notes.append(f"dropped {len(unnamed)} empty column(s) without a name (a comma at the end of each line)")
     frame = frame.drop(columns=unnamed)
-    names = [str(name).strip() for name in frame.columns]
+    names = [str(name).strip().strip("'\"").strip() for name in frame.columns]
     if names != list(frame.columns) and len(set(names)) == len(names):
-        notes.append("removed spaces around column names")
+        notes.append("removed spaces and quotes around column names")
         frame.columns = names
     for name in frame.columns:
         if pd.api.types.infer_dtype(frame[name], skipna=True) == "string":  # not booleans, not numbers

@@ -93,7 +93,7 @@ def expand_dates(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         dates = parse_dates(features[name])
         if dates is None:
             continue
-        parts = {"year": dates.dt.year, "month": dates.dt.month, "weekday": dates.dt.dayofweek}
+        parts = {"year": dates.dt.year, "month": dates.dt.month, "weekday": dates.dt.day_of_week}
         if (dates.dt.hour != 0).any():
             parts["hour"] = dates.dt.hour
         parts["days"] = (dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
@@ -110,8 +110,7 @@ def parse_dates(column: pd.Series) -> pd.Series | None:
     given = column.dropna()
     if is_number(column) or column.dtype == bool or given.empty or not isinstance(given.iloc[0], str):
         return None
-    guessed = guess_datetime_format(given.iloc[0]), guess_datetime_format(given.iloc[0], dayfirst=True)
-    for form in (*guessed, *DATE_FORMATS):
+    for form in (guess_datetime_format(given.iloc[0]), *DATE_FORMATS):
         if form and re.search("%[mbB]", form):  # a month, not a number that reads as a year
             dates = pd.to_datetime(column, format=form, errors="coerce")
             if dates.notna().sum() >= 0.9 * len(given):
@@ -205,12 +204,14 @@ def leaks(features: pd.DataFrame, target: pd.Series, task: str) -> list[str]:
     found = []
     for name in features.columns:
         column = features.loc[rows, name]
-        values = column.fillna(column.median()) if is_number(column) else pd.Series(pd.factorize(column)[0])
-        score = cross_val_score(tree(random_state=0), values.to_frame(), y, cv=folds).mean()
-        if score >= LEAK_SCORE:
-            metric = "accuracy" if task == "classification" else "R²"
-            found.append(
-                f"column {name!r} alone predicts {target.name!r} almost perfectly ({metric} {score:.3f}):"
-                " if it is the answer in disguise (computed from it, or recorded after it), drop it"
-            )
-    return found
+        values = column.fillna(column.median()) if is_number(column) else pd.factorize(column)[0]
+        score = cross_val_score(tree(random_state=0), np.reshape(values, (-1, 1)), y, cv=folds)
+        if score.mean() >= LEAK_SCORE:
+            found.append(f"{name!r} ({score.mean():.3f})")
+    if not found:
+        return []
+    metric = "accuracy" if task == "classification" else "R²"
+    return [
+        f"alone, column(s) {', '.join(found)} predict {target.name!r} almost perfectly ({metric}):"
+        " if one is the answer in disguise (computed from it, or recorded after it), drop it"
+    ]
