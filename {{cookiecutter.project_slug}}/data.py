@@ -1,4 +1,4 @@
-"""The data: scikit-learn's digits (built in, offline) or a CSV of your own: its columns, its task, its leaks."""
+"""The data: scikit-learn's digits (built in, offline) or a CSV of your own: columns, task, leaks"""
 
 import hashlib
 import re
@@ -23,9 +23,9 @@ from cleaning import DataError, read_csv
 
 __all__ = ["DataError", "Dataset", "load_dataset", "preprocessing"]
 MAX_CLASSES = 20  # a target of more distinct whole numbers holds a quantity, not classes
-MAX_CATEGORIES = 20  # a text column keeps its 19 commonest values; the rarer ones become one, "infrequent"
+MAX_CATEGORIES = 20  # a text column keeps its 19 commonest values; the rest become one
 ID_NAME = re.compile(r"rownames|id|.*_id|id_.*|seqno|index|unnamed: \d+", re.IGNORECASE)
-DATE_FORMATS = ("%m/%d/%y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y")  # what pandas cannot guess from one value
+DATE_FORMATS = ("%m/%d/%y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y")  # pandas guesses the others
 LEAK_SCORE = 0.98  # one column alone that scores this (accuracy or R²) is the answer in disguise
 LEAK_ROWS = 2000  # the leak check looks at this many rows, so that it stays cheap
 
@@ -39,9 +39,11 @@ class Dataset:
 
 
 def preprocessing(dense: bool = False):
-    """Numbers: empty cells get the column's median, then scaled. Text: empty cells become "missing", then
-    one-hot, at most MAX_CATEGORIES columns each, sparse when mostly zeros. Fitted with the model."""
-    numbers = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+    """Numbers: empty cells get the column's median, then scaled. Text: empty cells become
+    "missing", then one-hot, at most MAX_CATEGORIES columns each, sparse when mostly zeros.
+    Fitted with the model; dense=True for a network, which takes no sparse input."""
+    median = SimpleImputer(strategy="median", keep_empty_features=True)  # no warning, empty or not
+    numbers = make_pipeline(median, StandardScaler())
     missing = SimpleImputer(strategy="constant", fill_value="missing")
     encode = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES)
     text = make_pipeline(missing, encode)
@@ -56,10 +58,12 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
         facts = {"file": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
     else:
         frame = load_digits(as_frame=True).frame
-        facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
+        loader = "sklearn.datasets.load_digits"
+        facts = {"name": "digits", "loader": loader, "version": sklearn.__version__}
     if target not in frame.columns:
         columns = ", ".join(map(repr, frame.columns))
-        raise DataError(f"TARGET {target!r} is not a column; the columns are {columns}: pass one as TARGET=")
+        problem = f"TARGET {target!r} is not a column; the columns are {columns}"
+        raise DataError(f"{problem}: pass one as TARGET=")
     empty = frame[target].isna()
     if empty.all():
         raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
@@ -74,21 +78,24 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
     kept = [name for name, kind in kinds.items() if not kind.startswith("identifier")]
     if not kept:
         raise DataError("the data has no feature columns besides TARGET and identifiers: add some")
-    # Categories as text, and empty cells as NaN, in Python objects: what the imputer and the encoder take.
+    # Categories as text, empty cells as NaN, in Python objects: what the imputer and encoder take.
     text = {name: "str" for name in kept if not is_number(features[name])}
     features = features[kept].astype(text).astype(dict.fromkeys(text, object))
     task, reason = choose_task(frame[target], task, written_as_float)
     check_classes(frame[target], task, test_size)
     warnings = leaks(features, frame[target], task)
-    print(*(f"data: {note}" for note in notes), sep="\n", end="\n" if notes else "")
-    print(*(f"warning: {line}" for line in warnings), sep="\n", end="\n" if warnings else "", file=sys.stderr)
-    facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum()), "columns": kinds}
+    for note in notes:
+        print(f"data: {note}")
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum())}
+    facts |= {"columns": kinds}
     facts |= {"cleaning": notes, "warnings": warnings, "task": task, "task_reason": reason}
     return Dataset(features, frame[target], task, facts)
 
 
 def expand_dates(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """A column of dates becomes its year, month, day of the week, hour if it has times, and days since 1970."""
+    """Dates become year, month, day of the week, hour (if times vary) and days since 1970."""
     for name in list(features.columns):
         dates = parse_dates(features[name])
         if dates is None:
@@ -101,14 +108,14 @@ def expand_dates(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         for offset, (part, values) in enumerate(parts.items()):
             features.insert(position + 1 + offset, f"{name}_{part}", values.astype(float))
         features = features.drop(columns=name)
-        notes.append(f"read {name!r} as dates: {', '.join(parts)} (days since 1970) became its columns")
+        notes.append(f"read {name!r} as dates: its {', '.join(parts)} (since 1970) as numbers")
     return features
 
 
 def parse_dates(column: pd.Series) -> pd.Series | None:
-    """The column as dates, when it is text and nine in ten of its values are dates of one format."""
+    """The column as dates, when it is text and nine in ten of its values are dates of a format."""
     given = column.dropna()
-    if is_number(column) or column.dtype == bool or given.empty or not isinstance(given.iloc[0], str):
+    if is_number(column) or given.empty or not isinstance(given.iloc[0], str):
         return None
     for form in (guess_datetime_format(given.iloc[0]), *DATE_FORMATS):
         if form and re.search("%[mbB]", form):  # a month, not a number that reads as a year
@@ -125,16 +132,18 @@ def column_kind(column: pd.Series, notes: list[str]) -> str:
         whole = unique and (column % 1 == 0).all()
         counts_up = whole and column.iloc[0] in (0, 1) and (column.diff().iloc[1:] == 1).all()
         if whole and (ID_NAME.fullmatch(str(column.name)) or counts_up):
-            why = "named like an identifier" if ID_NAME.fullmatch(str(column.name)) else "a row number"
-            notes.append(f"dropped column {column.name!r}: {why}, a different whole number in every row")
+            named = ID_NAME.fullmatch(str(column.name))
+            why = "named like an identifier" if named else "counting rows"
+            notes.append(f"dropped column {column.name!r}: {why}, a different number in every row")
             return "identifier (dropped)"
         return "number"
     if unique:
-        notes.append(f"dropped column {column.name!r}: a different text in every row, as an identifier has")
+        notes.append(f"dropped column {column.name!r}: a different text in every row, as in an ID")
         return "identifier (dropped)"
     if column.nunique() > MAX_CATEGORIES:
         commonest = f"its {MAX_CATEGORIES - 1} commonest values kept, the rest as one"
-        notes.append(f"column {column.name!r} holds {column.nunique()} different texts: {commonest}")
+        texts = f"{column.nunique()} different texts"
+        notes.append(f"column {column.name!r} holds {texts}: {commonest}")
         return "wide text (capped)"
     return "category"
 
@@ -144,7 +153,7 @@ def is_number(column: pd.Series) -> bool:
 
 
 def choose_task(target: pd.Series, requested: str, written_as_float: bool) -> tuple[str, str]:
-    """Classification for text, booleans or a few whole numbers used as codes; otherwise regression."""
+    """Classification for text, booleans or whole numbers that are codes; otherwise regression."""
     if requested == "regression" and not is_number(target):
         problem = f"TASK=regression needs a numeric target, and {target.name!r} holds text"
         raise DataError(f"{problem}: choose a numeric TARGET, or leave TASK=auto for classes")
@@ -187,15 +196,16 @@ def check_classes(target: pd.Series, task: str, test_size: float) -> None:
     if len(classes) < 2 or classes.min() < 2:
         rarest = f"the rarest: {classes.tail(3).to_dict()}"
         fix = f"merge or drop the rare classes{quantity}"
-        raise DataError(f"TARGET {target.name!r} needs 2 classes of 2 rows or more; {rarest}: {fix}")
+        problem = f"TARGET {target.name!r} needs 2 classes of 2 rows or more"
+        raise DataError(f"{problem}; {rarest}: {fix}")
     if min(test_size, 1 - test_size) * len(target) < len(classes):
-        rows = f"too few of the {len(target)} rows for {len(classes)} classes"  # docs/data.md: the fix
+        rows = f"too few of the {len(target)} rows for {len(classes)} classes"  # docs/data.md
         raise DataError(f"TEST_SIZE={test_size} leaves {rows}")
 
 
 def leaks(features: pd.DataFrame, target: pd.Series, task: str) -> list[str]:
-    """Columns that alone predict the target almost perfectly: a one-column tree, cross-validated."""
-    rows = features.index if len(features) <= LEAK_ROWS else features.sample(LEAK_ROWS, random_state=0).index
+    """Columns that alone predict the target almost perfectly: a one-column tree, three folds."""
+    rows = features.sample(min(LEAK_ROWS, len(features)), random_state=0).index
     y = target.loc[rows]
     if task == "classification" and y.value_counts(normalize=True).max() > 0.9:
         return []  # a constant is nearly perfect already

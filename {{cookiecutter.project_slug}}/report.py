@@ -85,8 +85,8 @@ def log_results(manifest: dict, predictions: pd.DataFrame, task: str, overfit_ga
     )
     if not beats_baseline(metrics):
         metric = "accuracy" if task == "classification" else "r2"
-        scored = f"test {metric} {metrics['test_' + metric]:.4f}, baseline {metrics['baseline_' + metric]:.4f}"
-        text = f"the model does no better than always giving the same answer ({scored}): see docs/data.md"
+        scored = f"{metrics['test_' + metric]:.4f} against {metrics['baseline_' + metric]:.4f}"
+        text = f"the model does no better than always giving the same answer ({metric} {scored})"
         trackio.alert(title="No better than the baseline", text=text, level=trackio.AlertLevel.WARN)
     if metrics["overfit_gap"] > overfit_gap:
         text = f"the train score is {metrics['overfit_gap']:.3f} above the test score (OVERFIT_GAP={overfit_gap})"
@@ -96,7 +96,9 @@ def log_results(manifest: dict, predictions: pd.DataFrame, task: str, overfit_ga
 def beats_baseline(metrics: dict) -> bool:
     """Whether the test score is above the trivial model's (the commonest class, or the mean)."""
     metric = "accuracy" if "test_accuracy" in metrics else "r2"
-    return f"baseline_{metric}" not in metrics or metrics[f"test_{metric}"] > metrics[f"baseline_{metric}"]
+    if f"baseline_{metric}" not in metrics:
+        return True
+    return metrics[f"test_{metric}"] > metrics[f"baseline_{metric}"]
 
 
 def score_line(metric: str, metrics: dict) -> str:
@@ -107,4 +109,4 @@ def score_line(metric: str, metrics: dict) -> str:
     line += f" (baseline, always the same answer: {metrics['baseline_' + metric]:.4f})"
     if beats_baseline(metrics):
         return line
-    return line + "\nwarning: the model does no better than the baseline: see docs/data.md, 'A baseline to beat'"
+    return line + "\nwarning: the model does no better than the baseline (docs/data.md says why)"

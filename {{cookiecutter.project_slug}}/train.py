@@ -49,17 +49,21 @@ MODELS = {
         "regression": lambda c: scaled(Ridge(alpha=1 / c.c, random_state=c.seed)),
     },
 }
-BASELINES = {"classification": DummyClassifier(strategy="most_frequent"), "regression": DummyRegressor()}
+# The trivial models that every run is scored against: the commonest class, and the mean.
+BASELINES = {
+    "classification": DummyClassifier(strategy="most_frequent"),
+    "regression": DummyRegressor(),
+}
 
 
 def scaled(regressor):
-    """The regressor learns the target scaled to mean 0 and spread 1, and answers in its units: SVR and ridge
-    assume a target of about that size (SVR answers about the median of a large one)."""
+    """The regressor learns the target scaled to mean 0 and spread 1, and answers in its units:
+    SVR and ridge assume a target of about that size (SVR answers near the median of a large one)."""
     return TransformedTargetRegressor(regressor, transformer=StandardScaler())
 
 
 def baseline_scores(task: str, y_train, y_test) -> dict:
-    """What the trivial model scores on the test rows: always the commonest class, or always the mean."""
+    """What the trivial model scores on the test rows: always the commonest class, or the mean."""
     guess = clone(BASELINES[task]).fit(np.zeros((len(y_train), 1)), y_train)
     predicted = guess.predict(np.zeros((len(y_test), 1)))
     return {f"baseline_{key}": value for key, value in scores(task, y_test, predicted).items()}
