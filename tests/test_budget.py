@@ -10,9 +10,10 @@ from conftest import bake
 CODE = {".py", ".sh", ".mk"}
 CODE_NAMES = {"Makefile", "Dockerfile"}
 # Non-blank lines of code outside tests/ and docs. The core was 600 and 700; the hand-in loop (results.py, and
-# reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200.
-BUDGETS = {"scikit-learn": 800, "pytorch": 880}
-TEST_BUDGET = 250  # non-blank lines of the default project's tests
+# reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200;
+# files as students have them (cleaning.py, columns.py, the baseline) about 250.
+BUDGETS = {"scikit-learn": 1050, "pytorch": 1130}
+TEST_BUDGET = 320  # non-blank lines of the default project's tests
 
 
 def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
