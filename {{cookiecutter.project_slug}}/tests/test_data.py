@@ -110,7 +110,8 @@ def test_unusable_data_is_refused_with_what_to_do(tmp_path, content, target, mes
 
 
 def test_what_a_student_would_clean_first_is_cleaned_and_said(tmp_path):
-    rows = "".join(f'{i * 7 % 40},"{1000 + 97 * i:,}",{[" Yes", "Yes ", "No"][i % 3]},\n' for i in range(40))
+    labels = [" Yes", "Yes ", "No"]
+    rows = "".join(f'{i * 7 % 40},"{1000 + 97 * i:,}",{labels[i % 3]},\n' for i in range(40))
     dataset = load_dataset(csv_file(tmp_path, "x,price,label,\n" + rows), "label")
     assert set(dataset.target) == {"Yes", "No"} and dataset.features["price"].iloc[1] == 1097
     said = "\n".join(dataset.facts["cleaning"])
@@ -121,21 +122,23 @@ def test_what_a_student_would_clean_first_is_cleaned_and_said(tmp_path):
 def test_a_windows_file_and_a_file_without_header_are_read_and_said(tmp_path):
     rows = "".join(f"{i % 5},{i * 3 % 7},{['mâle', 'femelle'][i % 2]}\n" for i in range(30))
     dataset = load_dataset(csv_file(tmp_path, ("a,b,sexe\n" + rows).encode("cp1252")), "sexe")
-    assert set(dataset.target) == {"mâle", "femelle"} and "read as cp1252" in dataset.facts["cleaning"][0]
+    assert set(dataset.target) == {"mâle", "femelle"}
+    assert "read as cp1252" in dataset.facts["cleaning"][0]
     dataset = load_dataset(csv_file(tmp_path, rows), "column_3")
     assert "the first line holds data, not names" in dataset.facts["cleaning"][0]
 
 
 def test_row_numbers_and_ids_are_dropped_but_a_year_is_kept(tmp_path):
-    rows = "".join(f"{i + 1},{900 + i * 7 % 50},{1947 + i},{i * 5 % 11},{'ab'[i % 2]}\n" for i in range(40))
-    dataset = load_dataset(csv_file(tmp_path, ',user_id,year,x,label\n' + rows), "label")
+    rows = "".join(f"{i + 1},{900 + 7 * i},{1947 + i},{i % 11},{'ab'[i % 2]}\n" for i in range(40))
+    dataset = load_dataset(csv_file(tmp_path, ",user_id,year,x,label\n" + rows), "label")
     assert list(dataset.features) == ["year", "x"]
-    assert [kind for kind in dataset.facts["columns"].values()].count("identifier (dropped)") == 2
+    assert list(dataset.facts["columns"].values()).count("identifier (dropped)") == 2
 
 
 def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):
     days = pd.date_range("2020-01-01", periods=300, freq="D")
-    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "name": [f"n{i % 150}" for i in range(300)]})
+    names = [f"n{i % 150}" for i in range(300)]
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "name": names})
     frame["label"] = np.where(days.month < 7, "winter", "summer")
     dataset = load_dataset(csv_file(tmp_path, frame.to_csv(index=False)), "label")
     assert list(dataset.features)[:4] == ["day_year", "day_month", "day_weekday", "day_days"]
@@ -157,7 +160,7 @@ def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):
         ([115 + 3 * i for i in range(15)], "regression", "15 values in 15 rows"),
         ([60323.0 + 10 * (i % 5) for i in range(40)], "regression", "written as 60363.0"),
         ([i % 4 for i in range(80)], "classification", "TASK=regression if they are a quantity"),
-        (np.repeat(range(8), [40, 25, 15, 10, 5, 3, 1, 1]), "regression", "the larger, as counts are"),
+        (np.repeat(range(8), [40, 25, 15, 10, 5, 3, 1, 1]), "regression", "as counts are"),
     ],
     ids=["few-rows", "x.0", "codes", "counts"],
 )
