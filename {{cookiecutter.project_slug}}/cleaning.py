@@ -74,7 +74,12 @@ def looks_like_data(rows: list[list[str]]) -> bool:
     """No header line: each column that holds numbers below also holds one in the first line."""
     first, below = rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
     numeric = [i for i in range(len(first)) if below and all(is_number_text(r[i]) for r in below)]
-    return bool(numeric) and all(is_number_text(first[i]) for i in numeric)
+    if not numeric or not all(is_number_text(first[i]) for i in numeric):
+        return False
+    values = [float(first[i].replace(",", "")) for i in numeric]
+    steps = [later - earlier for earlier, later in zip(values, values[1:], strict=False)]
+    counting = len(values) >= 3 and set(steps) == {1}
+    return not counting  # 2019, 2020, 2021: names of columns, such as years
 
 
 def is_number_text(text: str) -> bool:

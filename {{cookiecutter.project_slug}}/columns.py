@@ -77,8 +77,8 @@ def leaks(features: pd.DataFrame, target: pd.Series, task: str) -> list[str]:
     """Columns that alone predict the target almost perfectly: a one-column tree, three folds."""
     rows = features.sample(min(LEAK_ROWS, len(features)), random_state=0).index
     y = target.loc[rows]
-    if task == "classification" and y.value_counts(normalize=True).max() > 0.9:
-        return []  # a constant is nearly perfect already
+    if len(rows) < 10 or task == "classification" and y.value_counts(normalize=True).max() > 0.9:
+        return []  # too few rows to tell, or a constant is nearly perfect already
     tree = DecisionTreeClassifier if task == "classification" else DecisionTreeRegressor
     folds = KFold(3, shuffle=True, random_state=0)
     found = []

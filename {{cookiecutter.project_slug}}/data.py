@@ -74,7 +74,7 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
     text = {name: "str" for name in kept if not is_number(features[name])}
     features = features[kept].astype(text).astype(dict.fromkeys(text, object))
     task, reason = choose_task(frame[target], task, written_as_float)
-    check_classes(frame[target], task, test_size)
+    check_rows(frame[target], task, test_size)
     warnings = leaks(features, frame[target], task)
     for note in notes:
         print(f"data: {note}")
@@ -122,16 +122,21 @@ def quantity_signs(target: pd.Series, written_as_float: bool) -> list[str]:
     return signs
 
 
-def check_classes(target: pd.Series, task: str, test_size: float) -> None:
-    classes = target.value_counts()  # each class goes to both the training and the test rows
+def check_rows(target: pd.Series, task: str, test_size: float) -> None:
+    """Rows enough for a training and a test part, and each class in both."""
+    part = min(test_size, 1 - test_size) * len(target)
+    if task == "regression" and part < 2:  # a score needs two rows
+        rows = f"fewer than 2 of {len(target)} rows to a part"
+        raise DataError(f"TEST_SIZE={test_size} leaves {rows}")
     if task != "classification":
         return
+    classes = target.value_counts()  # each class goes to both the training and the test rows
     quantity = ", or TASK=regression if it is a quantity" if is_number(target) else ""
     if len(classes) < 2 or classes.min() < 2:
         rarest = f"the rarest: {classes.tail(3).to_dict()}"
         fix = f"merge or drop the rare classes{quantity}"
         problem = f"TARGET {target.name!r} needs 2 classes of 2 rows or more"
         raise DataError(f"{problem}; {rarest}: {fix}")
-    if min(test_size, 1 - test_size) * len(target) < len(classes):
+    if part < len(classes):
         rows = f"too few of the {len(target)} rows for {len(classes)} classes"  # docs/data.md
         raise DataError(f"TEST_SIZE={test_size} leaves {rows}")

@@ -101,8 +101,9 @@ def test_task_forces_the_choice(tmp_path):
         ("x,x,y\n1,2,a\n3,4,b\n", "y", "more than one column named x"),
         ("x,y\ninf,a\n-inf,b\n", "y", "columns x hold infinite values"),
         ("x,y\n1,a\n", "label", "TARGET 'label' is not a column; the columns are 'x', 'y'"),
+        ("x,y\n1,2.5\n3,0.5\n", "y", "TEST_SIZE=0.2 leaves fewer than 2 of 2 rows to a part"),
     ],
-    ids=["empty", "header", "empty-target", "one-class", "one-row-class", "binary", "duplicates", "inf", "no-target"],
+    ids=["empty", "header", "empty-target", "one-class", "one-row", "binary", "twice", "inf", "no-target", "few"],
 )
 def test_unusable_data_is_refused_with_what_to_do(tmp_path, content, target, message):
     with pytest.raises(DataError, match=message):
@@ -126,6 +127,8 @@ def test_a_windows_file_and_a_file_without_header_are_read_and_said(tmp_path):
     assert "read as cp1252" in dataset.facts["cleaning"][0]
     dataset = load_dataset(csv_file(tmp_path, rows), "column_3")
     assert "the first line holds data, not names" in dataset.facts["cleaning"][0]
+    years = "".join(f"{'ab'[i % 2]},{i % 3},{i % 5},{i % 7}\n" for i in range(30))  # names: years
+    assert load_dataset(csv_file(tmp_path, "k,2019,2020,2021\n" + years), "k").facts["cleaning"] == []
 
 
 def test_row_numbers_and_ids_are_dropped_but_a_year_is_kept(tmp_path):
