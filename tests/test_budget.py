@@ -12,8 +12,8 @@ CODE_NAMES = {"Makefile", "Dockerfile"}
 # Non-blank lines of code outside tests/ and docs. The core was 600 and 700; the hand-in loop (results.py, and
 # reproduce from results/) and the faults that must lose nothing (a run's lock, store.py) added about 200;
 # files as students have them (cleaning.py, columns.py, the baseline) about 250.
-BUDGETS = {"scikit-learn": 1050, "pytorch": 1130}
-TEST_BUDGET = 320  # non-blank lines of the default project's tests
+BUDGETS = {"scikit-learn": 1060, "pytorch": 1140}
+TEST_BUDGET = 330  # non-blank lines of the default project's tests
 
 
 def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
