@@ -55,7 +55,8 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
     if target not in frame.columns:
         columns = ", ".join(map(repr, frame.columns))
         problem = f"TARGET {target!r} is not a column; the columns are {columns}"
-        raise DataError(f"{problem}: pass one as TARGET=")
+        numbered = " (the first line holds data, not names)" if "column_1" in frame.columns else ""
+        raise DataError(f"{problem}{numbered}: pass one as TARGET=")
     empty = frame[target].isna()
     if empty.all():
         raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
