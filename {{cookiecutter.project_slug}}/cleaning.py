@@ -33,8 +33,10 @@ def read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     separator = max(",;\t", key=lines[0].count)  # spreadsheets in many countries write ;
     if not lines[0].count(separator):  # none of them: columns lined up with spaces
         separator = r"\s+"
-    rows = [line.split() if separator == r"\s+" else line for line in lines[:21]]
-    rows = [row for row in csv.reader(rows, delimiter=separator)] if separator != r"\s+" else rows
+    if separator == r"\s+":
+        rows = [line.split() for line in lines[:21]]
+    else:
+        rows = list(csv.reader(lines[:21], delimiter=separator))
     has_header = not looks_like_data(rows)
     if not has_header:
         named = f"the columns are column_1 to column_{len(rows[0])}"
