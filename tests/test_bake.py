@@ -44,6 +44,8 @@ DEFAULT_FILES = {
     "Dockerfile",
     "Makefile",
     "README.md",
+    "cleaning.py",
+    "columns.py",
     "config.py",
     "data.py",
     "data/.gitkeep",

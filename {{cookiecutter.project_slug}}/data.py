@@ -1,8 +1,8 @@
-"""The data: scikit-learn's digits (built in, offline) or a CSV of your own, and how its columns are prepared."""
+"""The data: scikit-learn's digits (built in, offline) or a CSV of your own; its task; and the
+model's first step, which prepares its columns."""
 
-import csv
 import hashlib
-import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,106 +17,129 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sources
+from cleaning import DataError, read_csv
+from columns import MAX_CATEGORIES, column_kind, expand_dates, is_number, leaks
 
-MAX_CLASSES = 20  # a target of at most this many distinct whole numbers holds classes, not quantities
-
-
-class DataError(ValueError):
-    """The data cannot be used as it is; the message says what to change."""
+MAX_CLASSES = 20  # a target of more distinct whole numbers holds a quantity, not classes
 
 
 @dataclass
 class Dataset:
-    features: pd.DataFrame  # the raw columns: preprocessing() prepares them inside the model
+    features: pd.DataFrame  # the cleaned columns: preprocessing() prepares them inside the model
     target: pd.Series
     task: str  # classification or regression
     facts: dict  # what the run's manifest records about the data
 
 
-def preprocessing():
-    """Numbers: empty cells get the column's median, then scaled. Text: empty cells become "missing", then
-    one-hot, ignoring categories that training never saw. Fitted with the model, so it takes raw rows."""
-    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+def preprocessing(dense: bool = False):
+    """Numbers: empty cells get the column's median, then scaled. Text: empty cells become
+    "missing", then one-hot, at most MAX_CATEGORIES columns each, sparse when mostly zeros.
+    Fitted with the model; dense=True for a network, which takes no sparse input."""
+    median = SimpleImputer(strategy="median", keep_empty_features=True)  # no warning, empty or not
+    numbers = make_pipeline(median, StandardScaler())
     missing = SimpleImputer(strategy="constant", fill_value="missing")
-    text = make_pipeline(missing, OneHotEncoder(handle_unknown="ignore", sparse_output=False))
-    return make_column_transformer((numbers, select(dtype_include="number")), (text, select(dtype_exclude="number")))
+    encode = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES)
+    text = make_pipeline(missing, encode)
+    columns = (numbers, select(dtype_include="number")), (text, select(dtype_exclude="number"))
+    return make_column_transformer(*columns, sparse_threshold=0 if dense else 0.3)
 
 
 def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 0.2) -> Dataset:
+    notes = []  # each cleaning step, in a line: printed, and kept in the manifest
     if path:
-        frame = read_csv(Path(path))
+        sources.fetch(path)  # a course data set that data/sources.txt lists comes on first use
+        frame = read_csv(Path(path), notes)
         facts = {"file": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
     else:
         frame = load_digits(as_frame=True).frame
-        facts = {"name": "digits", "loader": "sklearn.datasets.load_digits", "version": sklearn.__version__}
+        loader = "sklearn.datasets.load_digits"
+        facts = {"name": "digits", "loader": loader, "version": sklearn.__version__}
     if target not in frame.columns:
-        raise DataError(f"TARGET {target!r} is not a column; the columns are {', '.join(map(repr, frame.columns))}")
-    if (empty := frame[target].isna()).all():
+        columns = ", ".join(map(repr, frame.columns))
+        problem = f"TARGET {target!r} is not a column; the columns are {columns}"
+        numbered = " (the first line holds data, not names)" if "column_1" in frame.columns else ""
+        raise DataError(f"{problem}{numbered}: pass one as TARGET=")
+    empty = frame[target].isna()
+    if empty.all():
         raise DataError(f"TARGET column {target!r} is empty in every row: choose another TARGET")
+    written_as_float = frame[target].dtype.kind == "f" and not empty.any()  # 60323.0: a quantity
     frame = frame[~empty].infer_objects()  # a column of booleans with empty cells is booleans again
-    if infinite := [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]:
-        raise DataError(f"columns {', '.join(infinite)} hold infinite values: replace them, or leave those cells empty")
-    kinds = {name: column_kind(frame[name]) for name in frame.columns if name != target}
-    kept = [name for name, kind in kinds.items() if kind != "identifier (dropped)"]
-    for name in kinds.keys() - kept:
-        print(f"Dropped column {name!r}: a different value in every row, as an identifier has")
+    infinite = [name for name in frame.select_dtypes("number") if np.isinf(frame[name]).any()]
+    if infinite:
+        problem = f"columns {', '.join(infinite)} hold infinite values"
+        raise DataError(f"{problem}: replace them with numbers, or leave those cells empty")
+    features = expand_dates(frame.drop(columns=target), notes)
+    kinds = {name: column_kind(features[name], notes) for name in features.columns}
+    kept = [name for name, kind in kinds.items() if not kind.startswith("identifier")]
     if not kept:
-        raise DataError("the data has no feature columns besides TARGET and identifiers")
-    # Categories as text, and empty cells as NaN, in Python objects: what the imputer and the encoder take.
-    text = {name: "str" for name in kept if kinds[name] == "category"}
-    features = frame[kept].astype(text).astype(dict.fromkeys(text, object))
-    task, reason = choose_task(frame[target], task)
-    classes = frame[target].value_counts()  # each class goes to both the training and the test rows
-    if task == "classification" and (len(classes) < 2 or classes.min() < 2):
-        raise DataError(f"TARGET {target!r} needs 2 classes of 2 rows or more; the rarest: {classes.tail(3).to_dict()}")
-    if task == "classification" and min(test_size, 1 - test_size) * len(frame) < len(classes):
-        raise DataError(f"TEST_SIZE={test_size} leaves too few of the {len(frame)} rows for {len(classes)} classes")
-    facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum()), "columns": kinds}
-    return Dataset(features, frame[target], task, facts | {"task": task, "task_reason": reason})
+        raise DataError("the data has no feature columns besides TARGET and identifiers: add some")
+    # Categories as text, empty cells as NaN, in Python objects: what the imputer and encoder take.
+    text = {name: "str" for name in kept if not is_number(features[name])}
+    features = features[kept].astype(text).astype(dict.fromkeys(text, object))
+    task, reason = choose_task(frame[target], task, written_as_float)
+    check_rows(frame[target], task, test_size)
+    warnings = leaks(features, frame[target], task)
+    for note in notes:
+        print(f"data: {note}")
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    facts |= {"rows": len(frame), "rows_dropped_for_empty_target": int(empty.sum())}
+    facts |= {"columns": kinds}
+    facts |= {"cleaning": notes, "warnings": warnings, "task": task, "task_reason": reason}
+    return Dataset(features, frame[target], task, facts)
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    name = repr(str(path))
-    if not path.is_file() and not sources.fetch(str(path)):  # a course data set is fetched on first use
-        raise DataError(f"DATA file {name} does not exist: put it under data/ and pass DATA=data/<file>.csv")
-    with path.open("rb") as file:
-        head = file.read(1 << 16)
-    if b"\0" in head or not head.strip():
-        raise DataError(f"DATA file {name} " + ("is not text: export it as CSV" if head.strip() else "is empty"))
-    header = head.decode(errors="replace").splitlines()[0]
-    separator = max(",;\t", key=header.count)  # spreadsheets in many countries write ;
-    columns = next(csv.reader([header], delimiter=separator))
-    if twice := sorted({column for column in columns if columns.count(column) > 1}):
-        raise DataError(f"DATA file {name} has more than one column named {', '.join(twice)}: rename them")
-    comma_decimals = separator == ";" and re.search(rb"\d,\d", head)  # 3,5 as those spreadsheets write it
-    try:  # "?" marks an empty cell in many public data sets
-        frame = pd.read_csv(path, sep=separator, decimal="," if comma_decimals else ".", na_values="?")
-    except ValueError as error:  # pandas' parse errors, and text that is not UTF-8
-        raise DataError(f"DATA file {name} is not a readable UTF-8 CSV file: {error}") from None
-    if frame.empty:
-        raise DataError(f"DATA file {name} has a header but no rows")
-    return frame
-
-
-def column_kind(column: pd.Series) -> str:
-    """number, category, or identifier: a different text in every row, such as a name, cannot generalise."""
-    if is_number(column):
-        return "number"
-    return "identifier (dropped)" if 1 < len(column) == column.nunique() else "category"
-
-
-def is_number(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and column.dtype != bool
-
-
-def choose_task(target: pd.Series, requested: str) -> tuple[str, str]:
-    """Classification for text, booleans or a few distinct whole numbers; otherwise regression."""
+def choose_task(target: pd.Series, requested: str, written_as_float: bool) -> tuple[str, str]:
+    """Classification for text, booleans or whole numbers that are codes; otherwise regression."""
     if requested == "regression" and not is_number(target):
-        raise DataError(f"TASK=regression needs a numeric target, and {target.name!r} holds text")
+        problem = f"TASK=regression needs a numeric target, and {target.name!r} holds text"
+        raise DataError(f"{problem}: choose a numeric TARGET, or leave TASK=auto for classes")
     if requested != "auto":
         return requested, f"TASK={requested}"
     if not is_number(target):
         return "classification", "the target holds text or booleans"
-    if (target % 1 == 0).all() and target.nunique() <= MAX_CLASSES:
-        return "classification", f"the target holds {target.nunique()} distinct whole numbers, at most {MAX_CLASSES}"
-    return "regression", "the target holds numbers that are not a few whole ones"
+    if not (target % 1 == 0).all():
+        return "regression", "the target holds numbers with fractions"
+    if target.nunique() <= 2:
+        return "classification", "the target holds 2 whole numbers, as yes or no"
+    signs = quantity_signs(target, written_as_float)
+    if signs:
+        why = f"whole numbers that look like a quantity: {', '.join(signs)}"
+        return "regression", f"the target holds {why}; TASK=classification if they are classes"
+    why = f"{target.nunique()} whole numbers, as codes of classes"
+    return "classification", f"the target holds {why}; TASK=regression if they are a quantity"
+
+
+def quantity_signs(target: pd.Series, written_as_float: bool) -> list[str]:
+    counts = target.value_counts().sort_index()
+    low, high, distinct = target.min(), target.max(), len(counts)
+    signs = [f"{distinct} distinct values"] if distinct > MAX_CLASSES else []
+    if len(target) < 5 * distinct:
+        signs.append(f"{distinct} values in {len(target)} rows")
+    if written_as_float:
+        signs.append(f"written as {high:.1f}")
+    if high - low + 1 > 2 * distinct:
+        signs.append(f"spread from {low:g} to {high:g}")
+    if low >= 0 and distinct >= 6 and counts.iloc[-(distinct // 3) :].sum() < 0.05 * len(target):
+        signs.append("rarer the larger, as counts are")
+    return signs
+
+
+def check_rows(target: pd.Series, task: str, test_size: float) -> None:
+    """Rows enough for a training and a test part, and each class in both."""
+    part = min(test_size, 1 - test_size) * len(target)
+    if task == "regression" and part < 2:  # a score needs two rows
+        rows = f"fewer than 2 of {len(target)} rows to a part"
+        raise DataError(f"TEST_SIZE={test_size} leaves {rows}")
+    if task != "classification":
+        return
+    classes = target.value_counts()  # each class goes to both the training and the test rows
+    quantity = ", or TASK=regression if it is a quantity" if is_number(target) else ""
+    if len(classes) < 2 or classes.min() < 2:
+        rarest = f"the rarest: {classes.tail(3).to_dict()}"
+        fix = f"merge or drop the rare classes{quantity}"
+        problem = f"TARGET {target.name!r} needs 2 classes of 2 rows or more"
+        raise DataError(f"{problem}; {rarest}: {fix}")
+    if part < len(classes):
+        rows = f"too few of the {len(target)} rows for {len(classes)} classes"  # docs/data.md
+        raise DataError(f"TEST_SIZE={test_size} leaves {rows}")

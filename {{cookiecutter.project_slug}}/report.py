@@ -83,6 +83,30 @@ def log_results(manifest: dict, predictions: pd.DataFrame, task: str, overfit_ga
     trackio.log(
         {key: trackio.Table(dataframe=table) for key, table in tables.items()} | {image[0]: trackio.Image(image[1])}
     )
+    if not beats_baseline(metrics):
+        metric = "accuracy" if task == "classification" else "r2"
+        scored = f"{metrics['test_' + metric]:.4f} against {metrics['baseline_' + metric]:.4f}"
+        text = f"the model does no better than always giving the same answer ({metric} {scored})"
+        trackio.alert(title="No better than the baseline", text=text, level=trackio.AlertLevel.WARN)
     if metrics["overfit_gap"] > overfit_gap:
         text = f"the train score is {metrics['overfit_gap']:.3f} above the test score (OVERFIT_GAP={overfit_gap})"
         trackio.alert(title="Overfitting", text=text, level=trackio.AlertLevel.WARN)
+
+
+def beats_baseline(metrics: dict) -> bool:
+    """Whether the test score is above the trivial model's (the commonest class, or the mean)."""
+    metric = "accuracy" if "test_accuracy" in metrics else "r2"
+    if f"baseline_{metric}" not in metrics:
+        return True
+    return metrics[f"test_{metric}"] > metrics[f"baseline_{metric}"]
+
+
+def score_line(metric: str, metrics: dict) -> str:
+    """The test score beside the baseline's, and a warning when the model does not beat it."""
+    line = f"Test {metric}: {metrics['test_' + metric]:.4f}"
+    if f"baseline_{metric}" not in metrics:
+        return line
+    line += f" (baseline, always the same answer: {metrics['baseline_' + metric]:.4f})"
+    if beats_baseline(metrics):
+        return line
+    return line + "\nwarning: the model does no better than the baseline (docs/data.md says why)"

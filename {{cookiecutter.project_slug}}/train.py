@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 import trackio
 from sklearn.base import clone, is_classifier
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
 import report
@@ -41,14 +44,35 @@ def forest(kind, c: Config):
 MODELS = {
     "random_forest": {
         "classification": lambda c: forest(RandomForestClassifier, c),
-        "regression": lambda c: forest(RandomForestRegressor, c),
+        "regression": lambda c: forest(RandomForestRegressor, c),  # splits need no scaled target
     },
-    "svm": {"classification": lambda c: SVC(C=c.c, random_state=c.seed), "regression": lambda c: SVR(C=c.c)},
+    "svm": {
+        "classification": lambda c: SVC(C=c.c, random_state=c.seed),
+        "regression": lambda c: scaled(SVR(C=c.c)),
+    },
     "logistic_regression": {  # for a regression, its linear counterpart: ridge regression
         "classification": lambda c: LogisticRegression(C=c.c, max_iter=2000, random_state=c.seed),
-        "regression": lambda c: Ridge(alpha=1 / c.c, random_state=c.seed),
+        "regression": lambda c: scaled(Ridge(alpha=1 / c.c, random_state=c.seed)),
     },
 }
+# The trivial models that every run is scored against: the commonest class, and the mean.
+BASELINES = {
+    "classification": DummyClassifier(strategy="most_frequent"),
+    "regression": DummyRegressor(),
+}
+
+
+def scaled(regressor):
+    """The regressor learns the target scaled to mean 0 and spread 1, and answers in its units:
+    SVR and ridge assume a target of about that size (SVR answers near the median of a large one)."""
+    return TransformedTargetRegressor(regressor, transformer=StandardScaler())
+
+
+def baseline_scores(task: str, y_train, y_test) -> dict:
+    """What the trivial model scores on the test rows: always the commonest class, or the mean."""
+    guess = clone(BASELINES[task]).fit(np.zeros((len(y_train), 1)), y_train)
+    predicted = guess.predict(np.zeros((len(y_test), 1)))
+    return {f"baseline_{key}": value for key, value in scores(task, y_test, predicted).items()}
 
 
 def build_model(config: Config, task: str):
@@ -173,6 +197,7 @@ def train(config: Config, dataset: Dataset):
     metrics = {f"train_{metric}": main_score(dataset.task, y_train, trained)}
     metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
+    metrics |= baseline_scores(dataset.task, y_train, y_test)
     # Each test row, by its row in the data, with its true value and the model's answer: predictions.csv.
     predictions = pd.DataFrame({"row": y_test.index, "true": y_test.to_numpy(), "predicted": predicted})
     return model, metrics, predictions
@@ -198,7 +223,7 @@ def main() -> None:
         manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
-        print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
+        print(report.score_line(MAIN_METRIC[dataset.task], metrics))
         model_files = {"model.joblib": lambda path: joblib.dump(model, path)}
         report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
     except (KeyboardInterrupt, OSError) as error:  # Ctrl-C, docker stop, or a full disk

@@ -98,7 +98,7 @@ def train(config: Config, dataset: Dataset, device: torch.device):
     )
     stratify = stratify.iloc[train_rows] if stratify is not None else None
     train_rows, val_rows = train_test_split(train_rows, test_size=config.val_size, stratify=stratify, **split)
-    prepare = preprocessing().fit(dataset.features.iloc[train_rows])
+    prepare = preprocessing(dense=True).fit(dataset.features.iloc[train_rows])
     x = torch.as_tensor(prepare.transform(dataset.features), dtype=torch.float32)
     if task == "classification":
         classes, y = np.unique(target, return_inverse=True)

@@ -4,8 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import manifest, run_script, runs
+from test_tracking import trackio
 
-from data import DataError, load_dataset, preprocessing
+from config import Config
+from data import MAX_CATEGORIES, DataError, load_dataset, preprocessing
+from train import MODELS, build_model
 
 PENGUINS = (
     "species,island,bill_mm,sex\n"
@@ -81,7 +84,7 @@ def test_a_numeric_target_gives_a_regression_that_beats_a_constant(tmp_path):
 
 
 def test_task_forces_the_choice(tmp_path):
-    data = csv_file(tmp_path, "x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    data = csv_file(tmp_path, "x,y\n" + "".join(f"{i * 7 % 30},{i % 3}\n" for i in range(30)))
     assert load_dataset(data, "y").task == "classification"
     assert load_dataset(data, "y", "regression").task == "regression"
 
@@ -92,15 +95,104 @@ def test_task_forces_the_choice(tmp_path):
         ("", "y", "is empty"),
         ("x,y\n", "y", "has a header but no rows"),
         ("x,y\n1,\n2,\n", "y", "TARGET column 'y' is empty in every row"),
-        ("x,y\n1,a\n2,a\n", "y", "needs 2 classes"),
-        ("x,y\n1,a\n2,a\n3,b\n", "y", "of 2 rows or more; the rarest: {'a': 2, 'b': 1}"),
+        ("x,y\n5,a\n3,a\n", "y", "needs 2 classes"),
+        ("x,y\n5,a\n3,a\n4,b\n", "y", "of 2 rows or more; the rarest: {'a': 2, 'b': 1}"),
         (b"PK\x03\x04\x00\x00binary", "y", "is not text"),
         ("x,x,y\n1,2,a\n3,4,b\n", "y", "more than one column named x"),
         ("x,y\ninf,a\n-inf,b\n", "y", "columns x hold infinite values"),
         ("x,y\n1,a\n", "label", "TARGET 'label' is not a column; the columns are 'x', 'y'"),
+        ("x,y\n1,2.5\n3,0.5\n", "y", "TEST_SIZE=0.2 leaves fewer than 2 of 2 rows to a part"),
     ],
-    ids=["empty", "header", "empty-target", "one-class", "one-row-class", "binary", "duplicates", "inf", "no-target"],
+    ids=["empty", "header", "empty-target", "one-class", "one-row", "binary", "twice", "inf", "no-target", "few"],
 )
 def test_unusable_data_is_refused_with_what_to_do(tmp_path, content, target, message):
     with pytest.raises(DataError, match=message):
         load_dataset(csv_file(tmp_path, content), target)
+
+
+def test_what_a_student_would_clean_first_is_cleaned_and_said(tmp_path):
+    labels = [" Yes", "Yes ", "No"]
+    rows = "".join(f'{i * 7 % 40},"{1000 + 97 * i:,}",{labels[i % 3]},\n' for i in range(40))
+    dataset = load_dataset(csv_file(tmp_path, "x,price,label,\n" + rows), "label")
+    assert set(dataset.target) == {"Yes", "No"} and dataset.features["price"].iloc[1] == 1097
+    said = "\n".join(dataset.facts["cleaning"])
+    assert "dropped 1 empty column(s) without a name" in said and "'label': 1 merged" in said
+    assert "read 'price' as numbers written with thousands separators" in said
+
+
+def test_a_windows_file_and_a_file_without_header_are_read_and_said(tmp_path):
+    rows = "".join(f"{i % 5},{i * 3 % 7},{['mâle', 'femelle'][i % 2]}\n" for i in range(30))
+    dataset = load_dataset(csv_file(tmp_path, ("a,b,sexe\n" + rows).encode("cp1252")), "sexe")
+    assert set(dataset.target) == {"mâle", "femelle"}
+    assert "read as cp1252" in dataset.facts["cleaning"][0]
+    dataset = load_dataset(csv_file(tmp_path, rows), "column_3")
+    assert "the first line holds data, not names" in dataset.facts["cleaning"][0]
+    years = "".join(f"{'ab'[i % 2]},{i % 3},{i % 5},{i % 7}\n" for i in range(30))  # names: years
+    assert load_dataset(csv_file(tmp_path, "k,2019,2020,2021\n" + years), "k").facts["cleaning"] == []
+
+
+def test_row_numbers_and_ids_are_dropped_but_a_year_is_kept(tmp_path):
+    rows = "".join(f"{i + 1},{900 + 7 * i},{1947 + i},{i % 11},{'ab'[i % 2]}\n" for i in range(40))
+    dataset = load_dataset(csv_file(tmp_path, ",user_id,year,x,label\n" + rows), "label")
+    assert list(dataset.features) == ["year", "x"]
+    assert list(dataset.facts["columns"].values()).count("identifier (dropped)") == 2
+
+
+def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):
+    days = pd.date_range("2020-01-01", periods=300, freq="D")
+    names = [f"n{i % 150}" for i in range(300)]
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "name": names})
+    frame["label"] = np.where(days.month < 7, "winter", "summer")
+    dataset = load_dataset(csv_file(tmp_path, frame.to_csv(index=False)), "label")
+    assert list(dataset.features)[:4] == ["day_year", "day_month", "day_weekday", "day_days"]
+    assert dataset.facts["columns"]["name"] == "wide text (capped)"
+    prepared = preprocessing().fit_transform(dataset.features)
+    assert prepared.shape == (300, 4 + MAX_CATEGORIES) and hasattr(prepared, "toarray")  # sparse
+    for model_type in MODELS:  # every model takes the sparse columns, for both tasks
+        build_model(Config(model_type=model_type, n_estimators=5), "classification").fit(
+            dataset.features, dataset.target
+        )
+        build_model(Config(model_type=model_type, n_estimators=5), "regression").fit(
+            dataset.features, dataset.features["day_days"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("values", "task", "why"),
+    [
+        ([115 + 3 * i for i in range(15)], "regression", "15 values in 15 rows"),
+        ([60323.0 + 10 * (i % 5) for i in range(40)], "regression", "written as 60363.0"),
+        ([i % 4 for i in range(80)], "classification", "TASK=regression if they are a quantity"),
+        (np.repeat(range(8), [40, 25, 15, 10, 5, 3, 1, 1]), "regression", "as counts are"),
+    ],
+    ids=["few-rows", "x.0", "codes", "counts"],
+)
+def test_whole_numbers_are_classes_or_a_quantity_from_how_they_look(tmp_path, values, task, why):
+    rows = "".join(f"{i * 7 % 23},{value}\n" for i, value in enumerate(values))
+    dataset = load_dataset(csv_file(tmp_path, "x,y\n" + rows), "y")
+    assert dataset.task == task and why in dataset.facts["task_reason"]
+
+
+def test_a_quantity_forced_into_classes_is_told_to_try_regression(tmp_path):
+    data = csv_file(tmp_path, "x,y\n" + "".join(f"{i % 7},{i * i}\n" for i in range(30)))
+    with pytest.raises(DataError, match="merge or drop the rare classes, or TASK=regression"):
+        load_dataset(data, "y", "classification")
+
+
+def test_a_column_that_is_the_answer_in_disguise_is_named(tmp_path):
+    weights = [2000 + 37 * (i % 61) for i in range(200)]
+    rows = "".join(f"{i % 9},{w},{int(w < 2500)}\n" for i, w in enumerate(weights))
+    dataset = load_dataset(csv_file(tmp_path, "x,weight,low\n" + rows), "low")
+    [warning] = dataset.facts["warnings"]
+    assert "'weight' (1.000) predict 'low' almost perfectly" in warning and "'x'" not in warning
+
+
+def test_a_model_no_better_than_the_baseline_is_flagged(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 2, size=(120, 2))
+    data = csv_file(tmp_path, "a,label\n" + "".join(f"{a},{'xy'[b]}\n" for a, b in noise))
+    result = run_script(tmp_path, "train.py", DATA=data, TARGET="label", RUN_NAME="noise")
+    assert result.returncode == 0 and "does no better than the baseline" in result.stdout
+    metrics = manifest(tmp_path / "outputs" / "noise")["result"]["metrics"]
+    assert metrics["test_accuracy"] <= metrics["baseline_accuracy"]
+    alerts = trackio(tmp_path / "trackio", "alerts", "--run", "noise")["alerts"]
+    assert "No better than the baseline" in [alert["title"] for alert in alerts]

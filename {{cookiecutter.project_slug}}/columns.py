@@ -1,0 +1,97 @@
+"""What each column is: a number, a category, wide text, dates or an identifier; and which leak."""
+
+import re
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.api import guess_datetime_format
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+MAX_CATEGORIES = 20  # a text column keeps its 19 commonest values; the rest become one
+ID_NAME = re.compile(r"rownames|id|.*_id|id_.*|seqno|index|unnamed: \d+", re.IGNORECASE)
+DATE_FORMATS = ("%m/%d/%y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y")  # pandas guesses the others
+LEAK_SCORE = 0.98  # one column alone that scores this (accuracy or R²) is the answer in disguise
+LEAK_ROWS = 2000  # the leak check looks at this many rows, so that it stays cheap
+
+
+def expand_dates(features: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Dates become year, month, day of the week, hour (if times vary) and days since 1970."""
+    for name in list(features.columns):
+        dates = parse_dates(features[name])
+        if dates is None:
+            continue
+        parts = {"year": dates.dt.year, "month": dates.dt.month, "weekday": dates.dt.day_of_week}
+        if (dates.dt.hour != 0).any():
+            parts["hour"] = dates.dt.hour
+        parts["days"] = (dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        position = features.columns.get_loc(name)
+        for offset, (part, values) in enumerate(parts.items()):
+            features.insert(position + 1 + offset, f"{name}_{part}", values.astype(float))
+        features = features.drop(columns=name)
+        notes.append(f"read {name!r} as dates: its {', '.join(parts)} (since 1970) as numbers")
+    return features
+
+
+def parse_dates(column: pd.Series) -> pd.Series | None:
+    """The column as dates, when it is text and nine in ten of its values are dates of a format."""
+    given = column.dropna()
+    if is_number(column) or given.empty or not isinstance(given.iloc[0], str):
+        return None
+    for form in (guess_datetime_format(given.iloc[0]), *DATE_FORMATS):
+        if form and re.search("%[mbB]", form):  # a month, not a number that reads as a year
+            dates = pd.to_datetime(column, format=form, errors="coerce")
+            if dates.notna().sum() >= 0.9 * len(given):
+                return dates
+    return None
+
+
+def column_kind(column: pd.Series, notes: list[str]) -> str:
+    """number, category, wide text, or identifier: a value unique to each row cannot generalise."""
+    unique = 1 < len(column) == column.nunique()
+    if is_number(column):
+        whole = unique and (column % 1 == 0).all()
+        counts_up = whole and column.iloc[0] in (0, 1) and (column.diff().iloc[1:] == 1).all()
+        if whole and (ID_NAME.fullmatch(str(column.name)) or counts_up):
+            named = ID_NAME.fullmatch(str(column.name))
+            why = "named like an identifier" if named else "counting rows"
+            notes.append(f"dropped column {column.name!r}: {why}, a different number in every row")
+            return "identifier (dropped)"
+        return "number"
+    if unique:
+        notes.append(f"dropped column {column.name!r}: a different text in every row, as in an ID")
+        return "identifier (dropped)"
+    if column.nunique() > MAX_CATEGORIES:
+        commonest = f"its {MAX_CATEGORIES - 1} commonest values kept, the rest as one"
+        texts = f"{column.nunique()} different texts"
+        notes.append(f"column {column.name!r} holds {texts}: {commonest}")
+        return "wide text (capped)"
+    return "category"
+
+
+def is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and column.dtype != bool
+
+
+def leaks(features: pd.DataFrame, target: pd.Series, task: str) -> list[str]:
+    """Columns that alone predict the target almost perfectly: a one-column tree, three folds."""
+    rows = features.sample(min(LEAK_ROWS, len(features)), random_state=0).index
+    y = target.loc[rows]
+    if len(rows) < 10 or task == "classification" and y.value_counts(normalize=True).max() > 0.9:
+        return []  # too few rows to tell, or a constant is nearly perfect already
+    tree = DecisionTreeClassifier if task == "classification" else DecisionTreeRegressor
+    folds = KFold(3, shuffle=True, random_state=0)
+    found = []
+    for name in features.columns:
+        column = features.loc[rows, name]
+        values = column.fillna(column.median()) if is_number(column) else pd.factorize(column)[0]
+        score = cross_val_score(tree(random_state=0), np.reshape(values, (-1, 1)), y, cv=folds)
+        if score.mean() >= LEAK_SCORE:
+            found.append(f"{name!r} ({score.mean():.3f})")
+    if not found:
+        return []
+    metric = "accuracy" if task == "classification" else "R²"
+    return [
+        f"alone, column(s) {', '.join(found)} predict {target.name!r} almost perfectly ({metric}):"
+        " if one is the answer in disguise (computed from it, or recorded after it), drop it"
+    ]
