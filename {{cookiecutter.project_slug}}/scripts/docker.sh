@@ -16,6 +16,7 @@ port=${port:-7860}
 while IFS='~' read -r pattern hint; do # each line: what Docker says ~ what to do
   if grep -qiE "$pattern" "$errors"; then
     hint=${hint//\{port\}/$port}
+    hint=${hint//\{target\}/${MAKE_TARGET:-dashboard}} # the make target that publishes a port
     echo "error: ${hint//\{next\}/$((port + 1))}" >&2
     break
   fi
@@ -24,7 +25,7 @@ docker.sh: line [0-9]+: .*(command not found|No such file or directory)~Docker i
 could not select device driver|unknown or invalid runtime name: nvidia~GPU=1 needs a GPU runtime in Docker, and this Docker has none: install the NVIDIA Container Toolkit and restart Docker, or run without GPU=1.
 permission denied.*docker.*sock~You may not use Docker's socket: add yourself to the docker group (sudo usermod -aG docker $USER), then log in again.
 Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker.sock: connect~Docker is not running: start Docker Desktop, or the engine with 'sudo systemctl start docker', then try again.
-port is already allocated|address already in use~Port {port} is already in use on this machine: stop what uses it, or choose another, e.g. 'make dashboard PORT={next}'.
+port is already allocated|address already in use~Port {port} is already in use on this machine: stop what uses it, or choose another, e.g. 'make {target} PORT={next}'.
 is already in use by container~That container is already running: use it, or stop it with 'docker stop <name>' (the name is in the message above).
 COPY failed|failed to calculate checksum|failed to compute cache key.*not found~A file that the Dockerfile copies is not in the build context: check that it exists and that .dockerignore does not exclude it.
 do not match the hashes|hash mismatch~A downloaded package does not match its hash in requirements.txt: relock it (docs/docker.md), or check where your packages come from.

@@ -1,0 +1,33 @@
+# JupyterLab on top of the project's image: the same OS, Python, packages and seed settings as `make train`,
+# plus the notebook tools, so that the training image stays as lean as before. `make notebook` builds it.
+ARG BASE_IMAGE=python:{{ cookiecutter.python_version }}-slim
+ARG PROJECT_IMAGE
+
+# uv, as in the Dockerfile: from a stage of its own, mounted for the install, never in the image.
+FROM ${BASE_IMAGE} AS uv
+RUN pip install --no-cache-dir --root-user-action=ignore --target /uv uv==0.13.8
+
+# `make notebook-lock`: requirements-notebook.in resolved with hashes, against the training image's packages.
+FROM ${PROJECT_IMAGE} AS resolve
+USER root
+COPY requirements-notebook.in /tmp/requirements-notebook.in
+RUN --mount=type=cache,target=/root/.cache/uv --mount=from=uv,source=/uv/bin/uv,target=/usr/local/bin/uv \
+    export UV_SYSTEM_CERTS=1 && uv pip freeze > /tmp/training.txt && mkdir /lock \
+    && uv pip compile --quiet --generate-hashes --custom-compile-command "make notebook-lock" \
+    --constraint /tmp/training.txt -o /lock/requirements-notebook.txt /tmp/requirements-notebook.in
+FROM scratch AS lock
+COPY --from=resolve /lock/requirements-notebook.txt /
+
+FROM ${PROJECT_IMAGE}
+USER root
+COPY requirements-notebook.txt /tmp/requirements-notebook.txt
+# Every hash checked; and the training packages must stay exactly as they are, or the notebooks would not run
+# what `make train` runs: a lock made against other versions stops the build.
+RUN --mount=type=cache,target=/root/.cache/uv --mount=from=uv,source=/uv/bin/uv,target=/usr/local/bin/uv \
+    export UV_SYSTEM_CERTS=1 UV_LINK_MODE=copy && uv pip freeze > /tmp/training.txt \
+    && uv pip install --require-hashes -r /tmp/requirements-notebook.txt \
+    && uv pip freeze > /tmp/notebook.txt && changed=$(grep -Fxvf /tmp/notebook.txt /tmp/training.txt || true) \
+    && { test -z "$changed" || { echo "requirements-notebook.txt changes $changed:" \
+    "relock it with make notebook-lock" >&2; exit 1; }; } \
+    && python -m compileall -q -j0 -x /tests/ "$VIRTUAL_ENV" && rm /tmp/*.txt
+USER 1000:1000
