@@ -22,6 +22,7 @@ OPTIONAL_PATHS = {
 # Lines of shared files that belong to an option, removed when the option is off.
 OPTIONAL_LINES = {
     "include_lab_tools": {".gitignore": ["sweeps/"], ".dockerignore": ["sweeps/"]},
+    "include_notebooks": {".gitignore": [".ipynb_checkpoints/"], ".dockerignore": [".ipynb_checkpoints/"]},
 }
 # Folders laid out like the project root, whose files replace or join the project's when their option is on.
 OVERLAYS = {
