@@ -124,6 +124,8 @@ def test_the_notebooks_add_their_files_targets_hook_and_section(tmp_path):
     code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
     assert ".ipynb_checkpoints/" in (project / ".gitignore").read_text().split()
+    linted = subprocess.run([tool("hadolint"), "notebook.Dockerfile"], cwd=project, capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=ids)

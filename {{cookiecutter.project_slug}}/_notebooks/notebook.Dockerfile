@@ -9,17 +9,16 @@ RUN pip install --no-cache-dir --root-user-action=ignore --target /uv uv==0.13.8
 
 # `make notebook-lock`: requirements-notebook.in resolved with hashes, against the training image's packages.
 FROM ${PROJECT_IMAGE} AS resolve
-USER root
 COPY requirements-notebook.in /tmp/requirements-notebook.in
-RUN --mount=type=cache,target=/root/.cache/uv --mount=from=uv,source=/uv/bin/uv,target=/usr/local/bin/uv \
-    export UV_SYSTEM_CERTS=1 && uv pip freeze > /tmp/training.txt && mkdir /lock \
+RUN --mount=from=uv,source=/uv/bin/uv,target=/usr/local/bin/uv \
+    export UV_SYSTEM_CERTS=1 UV_CACHE_DIR=/tmp/uv && uv pip freeze > /tmp/training.txt \
     && uv pip compile --quiet --generate-hashes --custom-compile-command "make notebook-lock" \
-    --constraint /tmp/training.txt -o /lock/requirements-notebook.txt /tmp/requirements-notebook.in
+    --constraint /tmp/training.txt -o /tmp/requirements-notebook.txt /tmp/requirements-notebook.in
 FROM scratch AS lock
-COPY --from=resolve /lock/requirements-notebook.txt /
+COPY --from=resolve /tmp/requirements-notebook.txt /
 
 FROM ${PROJECT_IMAGE}
-USER root
+USER 0
 COPY requirements-notebook.txt /tmp/requirements-notebook.txt
 # Every hash checked; and the training packages must stay exactly as they are, or the notebooks would not run
 # what `make train` runs: a lock made against other versions stops the build.
@@ -30,4 +29,8 @@ RUN --mount=type=cache,target=/root/.cache/uv --mount=from=uv,source=/uv/bin/uv,
     && { test -z "$changed" || { echo "requirements-notebook.txt changes $changed:" \
     "relock it with make notebook-lock" >&2; exit 1; }; } \
     && python -m compileall -q -j0 -x /tests/ "$VIRTUAL_ENV" && rm /tmp/*.txt
+# JupyterLab neither asks to fetch news nor looks for updates: it runs offline, as the project does.
+ARG LAB_SETTINGS=/opt/venv/share/jupyter/lab/settings
+RUN mkdir -p "$LAB_SETTINGS" && echo '{"@jupyterlab/apputils-extension:notification": \
+    {"checkForUpdates": false, "fetchNews": "false"}}' > "$LAB_SETTINGS/overrides.json"
 USER 1000:1000
