@@ -50,13 +50,15 @@ def first_answer(project: Path, env: dict, target: str, url: str, port: int) -> 
         if found:
             token = found.group(1)
             break
-    while True:
+    while server.poll() is None:
         try:
             with urllib.request.urlopen(url.format(port=port, token=token), timeout=5):
                 break
         except OSError:
             time.sleep(0.1)
     seconds = time.perf_counter() - start
+    if server.poll() is not None:
+        sys.exit(f"make {target} stopped before it answered")
     name = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["project_slug"]
     subprocess.run([DOCKER, "stop", "--time", "5", f"{name}-{target}"], capture_output=True)
     os.killpg(server.pid, signal.SIGTERM)

@@ -14,13 +14,15 @@ notebook-image: image
 	$(NOTEBOOK_BUILD) --tag $(NOTEBOOK_IMAGE) .; }
 	@scripts/docker.sh tag $(NOTEBOOK_IMAGE) $(PROJECT):notebook # the name that .devcontainer/ opens
 # Port 8888, Jupyter's own, unless PORT= says otherwise; a fresh token each time, in its URL.
+# As root where you are root (--allow-root), with no capability; no extension installs (readonly).
 notebook: PORT = 8888
 notebook: notebook-image ## [container] JupyterLab on 127.0.0.1:8888 (PORT=), with a token
 	@token=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'); \
 	echo "JupyterLab: http://127.0.0.1:$(PORT)/lab?token=$$token  (Ctrl-C stops it)"; \
 	MAKE_TARGET=notebook $(IN_CONTAINER) --name $(PROJECT)-notebook -p 127.0.0.1:$(PORT):8888 \
-	-e JUPYTER_TOKEN="$$token" $(NOTEBOOK_IMAGE) jupyter lab --ip=0.0.0.0 --port=8888 \
-	--no-browser --ServerApp.root_dir=/app --ServerApp.custom_display_url=http://127.0.0.1:$(PORT)/lab
+	-e JUPYTER_TOKEN="$$token" $(NOTEBOOK_IMAGE) jupyter lab --ip=0.0.0.0 --port=8888 --no-browser \
+	--ServerApp.root_dir=/app --ServerApp.custom_display_url=http://127.0.0.1:$(PORT)/lab \
+	--allow-root --LabApp.extension_manager=readonly
 verify-notebooks: notebook-image ## [container] run notebooks/ twice in fresh kernels: same outputs?
 	$(IN_CONTAINER) $(NOTEBOOK_IMAGE) python scripts/verify_notebooks.py notebooks
 notebook-lock: image ## [host] pin requirements-notebook.in with hashes: requirements-notebook.txt
