@@ -16,7 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO, bake, free_port
+from conftest import DOCKER, REPO, bake, free_port
+from test_devcontainer import Developer, devcontainer_cli  # noqa: F401 (the fixture, by its name)
 from test_docker_e2e import NON_ROOT_UID, Project, chromium, wait_for_http
 
 pytestmark = pytest.mark.docker
@@ -198,3 +199,33 @@ def test_the_training_image_has_no_notebook_tools_and_the_notebook_image_is_buil
     assert "Building" not in again.stdout
     imported = project.docker("run", "--rm", project.image(), "python", "-c", "import jupyterlab")
     assert imported.returncode != 0 and "No module named 'jupyterlab'" in imported.stderr
+
+
+def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
+    """VS Code's "Reopen in Container": the notebook image, built on the host first, with the image's kernel."""
+    home = Path(tempfile.mkdtemp(prefix="repro-nb-devcontainer-"))
+    home.chmod(0o755)
+    project = bake(home, project_name="Repro Nb Devcontainer", include_notebooks="yes", dashboard_port=str(free_port()))
+    developer = Developer(home, project, request.getfixturevalue("devcontainer_cli"))
+    subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
+    try:
+        up = json.loads(developer.run(*developer.devcontainer("up")).strip().splitlines()[-1])
+        assert up["outcome"] == "success", up
+        kernels = json.loads(developer.inside("jupyter", "kernelspec", "list", "--json"))["kernelspecs"]
+        assert kernels["python3"]["spec"]["argv"][0] in ("python", "/opt/venv/bin/python"), kernels
+        probe = "import sys, ipykernel; print(sys.executable)"
+        assert developer.inside("python", "-c", probe).split() == ["/opt/venv/bin/python"]
+        image = subprocess.run(
+            [DOCKER, "inspect", "--format", "{{.Config.Image}}", up["containerId"]], capture_output=True, text=True
+        ).stdout.strip()
+        assert image.startswith("vsc-"), image  # the CLI's image, with the user's uid, on the notebook image
+    finally:
+        containers = subprocess.run(
+            [DOCKER, "ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if containers:
+            subprocess.run([DOCKER, "rm", "--force", *containers], capture_output=True)
+        subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
+        shutil.rmtree(home)
