@@ -227,5 +227,10 @@ def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
         ).stdout.split()
         if containers:
             subprocess.run([DOCKER, "rm", "--force", *containers], capture_output=True)
+        # The CLI's own image, on the notebook image: vsc-<folder>-<hash>-uid.
+        listed = [DOCKER, "image", "ls", "--quiet", "--filter", "reference=vsc-repro_nb_devcontainer-*"]
+        images = subprocess.run(listed, capture_output=True, text=True).stdout.split()
+        if images:
+            subprocess.run([DOCKER, "image", "rm", "--force", *set(images)], capture_output=True)
         subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
         shutil.rmtree(home)
