@@ -22,12 +22,14 @@ OPTIONAL_PATHS = {
 # Lines of shared files that belong to an option, removed when the option is off.
 OPTIONAL_LINES = {
     "include_lab_tools": {".gitignore": ["sweeps/"], ".dockerignore": ["sweeps/"]},
+    "include_notebooks": {".gitignore": [".ipynb_checkpoints/"], ".dockerignore": [".ipynb_checkpoints/"]},
 }
 # Folders laid out like the project root, whose files replace or join the project's when their option is on.
 OVERLAYS = {
     "_pytorch": ("framework", "pytorch"),
     "_lab": ("include_lab_tools", "yes"),
     "_classroom": ("include_classroom", "yes"),
+    "_notebooks": ("include_notebooks", "yes"),
 }
 
 
@@ -127,6 +129,8 @@ def print_next_steps(git_started: bool) -> None:
     print("  make image      # build the Docker image (again only when dependencies change)")
     print("  make train      # a seeded, tracked training run in the container")
     print("  make dashboard  # the TrackIO dashboard on http://127.0.0.1:" + ANSWERS["dashboard_port"])
+    if ANSWERS["include_notebooks"] == "yes":
+        print("  make notebook   # JupyterLab in the project's image, on http://127.0.0.1:8888")
     print("  make help       # everything else")
 
 

@@ -19,12 +19,14 @@ OPTIONS = {
     if isinstance(values, list) and not key.startswith("_")
 }
 # Every combination of the options that shape the project's files, with default_model only for scikit-learn;
-# python_version and init_git, which touch one line each, take turns across them, and so does
-# include_classroom, on a turn of its own so that it meets both answers of include_github_actions.
+# python_version, init_git and include_notebooks (an overlay that no other option touches) take turns
+# across them, and so does include_classroom, on a turn of its own so that it meets both answers of
+# include_github_actions.
 SHAPING = ("framework", "default_model", "include_lab_tools", "include_github_actions")
+TURNS = ("python_version", "init_git", "include_notebooks")
 MATRIX = [
     dict(zip(SHAPING, values, strict=True))
-    | {key: OPTIONS[key][index % len(OPTIONS[key])] for key in ("python_version", "init_git")}
+    | {key: OPTIONS[key][index % len(OPTIONS[key])] for key in TURNS}
     | {"include_classroom": OPTIONS["include_classroom"][index // 2 % 2]}
     for index, values in enumerate(
         combination
@@ -94,6 +96,16 @@ CLASSROOM_FILES = {
     "docs/classroom.md",
 }
 CLASSROOM_WORDS = re.compile(r"[Cc]lassroom|grade\.py|grading\.toml|grade-reproduce|min_score")
+NOTEBOOK_FILES = {
+    "notebooks.mk",
+    "notebook.Dockerfile",
+    "requirements-notebook.in",
+    "requirements-notebook.txt",
+    "notebooks/start.ipynb",
+    "scripts/verify_notebooks.py",
+    "docs/notebooks.md",
+}
+NOTEBOOK_WORDS = re.compile(r"[Nn]otebook|[Jj]upyter|ipynb|ipykernel|nbclient|nbstripout")
 LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
 
 
@@ -130,6 +142,24 @@ def test_the_classroom_option_adds_its_workflow_targets_and_section(tmp_path, ac
     assert "[docs/classroom.md](docs/classroom.md)" in (project / "README.md").read_text()
 
 
+def test_the_notebooks_add_their_files_targets_hook_and_section(tmp_path):
+    project = bake(tmp_path, include_notebooks="yes")
+    assert project_files(project) == DEFAULT_FILES | NOTEBOOK_FILES
+    targets = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True).stdout
+    assert all(f"  {target} " in targets for target in ("notebook", "verify-notebooks", "notebook-lock"))
+    assert "[docs/notebooks.md](docs/notebooks.md)" in (project / "README.md").read_text()
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    assert [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]][-1] == "nbstripout"
+    devcontainer = (project / ".devcontainer" / "devcontainer.json").read_text()
+    assert "ms-toolsai.jupyter" in devcontainer and '"/opt/venv/bin/python"' in devcontainer
+    notebook = json.loads((project / "notebooks" / "start.ipynb").read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
+    assert ".ipynb_checkpoints/" in (project / ".gitignore").read_text().split()
+    linted = subprocess.run([tool("hadolint"), "notebook.Dockerfile"], cwd=project, capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout
+
+
 @pytest.mark.parametrize("answers", MATRIX, ids=ids)
 def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     project = bake(tmp_path, **answers)
@@ -155,6 +185,13 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
         assert not LAB_FILES & files
         for name in files - {".cruft.json"}:
             assert not LAB_WORDS.search((project / name).read_text()), f"a lab tool is mentioned in {name}"
+    assert (files >= NOTEBOOK_FILES) == (answers["include_notebooks"] == "yes")
+    if answers["include_notebooks"] == "no":
+        assert not NOTEBOOK_FILES & files
+        for name in files - {".cruft.json"}:
+            assert not NOTEBOOK_WORDS.search((project / name).read_text()), f"a notebook is mentioned in {name}"
+    else:
+        json.loads((project / "notebooks" / "start.ipynb").read_text())
     if answers["framework"] == "scikit-learn":
         assert f'"{answers["default_model"]}"' in (project / "config.py").read_text()
     assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()

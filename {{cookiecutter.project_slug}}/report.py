@@ -18,9 +18,10 @@ BLUE, WHITE = np.array([8, 48, 107]), np.array([255, 255, 255])
 def start(project: str, run_name: str, config: dict, facts: dict, killed: list[str]) -> None:
     store.check(project)
     store.mark_killed(project, killed)
-    # No background CPU or GPU sampling: the run's records hold only what the run itself decides.
+    # No CPU or GPU sampling (the records hold what the run decides), no dashboard of its own (embed).
+    quiet = {"auto_log_cpu": False, "auto_log_gpu": False, "embed": False}
     settings = {"group": config["group"] or None, "config": config | {"environment": facts}}
-    trackio.init(project=project, name=run_name, auto_log_cpu=False, auto_log_gpu=False, **settings)
+    trackio.init(project=project, name=run_name, **quiet, **settings)
 
 
 def log_model(run_dir: Path, names) -> None:

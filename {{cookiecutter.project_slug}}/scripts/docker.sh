@@ -18,6 +18,7 @@ fi
 taken='( failed: port is already allocated|: bind: address already in use)'
 port=$(grep -oE ":[0-9]+$taken" "$errors" | grep -oE '[0-9]+' | head -1)
 port=${port:-7860}
+target=${MAKE_TARGET:-dashboard} # the make target that publishes a port
 
 # Each hint: what Docker says (an extended regular expression), then what to do. The first wins.
 hints=(
@@ -35,7 +36,7 @@ Container Toolkit and restart Docker, or run without GPU=1."
 'sudo systemctl start docker', then try again."
   'port is already allocated|address already in use'
   "Port $port is already in use on this machine: stop what uses it, or choose another, \
-e.g. 'make dashboard PORT=$((port + 1))'."
+e.g. 'make $target PORT=$((port + 1))'."
   'is already in use by container'
   "That container is already running: use it, or stop it with 'docker stop <name>' \
 (the name is in the message above)."

@@ -1,0 +1,236 @@
+"""Notebooks in the project's image, on a real engine: JupyterLab on 127.0.0.1 with a token, files saved as
+the user, the starter notebook's run in the TrackIO store, the check that notebooks reproduce, and the
+starter notebook open in a real browser."""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, REPO, bake, free_port
+from test_devcontainer import Developer, devcontainer_cli  # noqa: F401 (the fixture, by its name)
+from test_docker_e2e import NON_ROOT_UID, Project, chromium, wait_for_http
+
+pytestmark = pytest.mark.docker
+
+PROJECT = "repro_notebooks"  # a name of its own: the tests remove this project's images, and no one else's
+SCREENSHOT = REPO / "build" / "notebook.png"
+UNSEEDED = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "id": "seeded",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import numpy\n\nnumpy.random.default_rng(42).normal(size=3)",
+        },
+        {
+            "cell_type": "code",
+            "id": "unseeded",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "numpy.random.default_rng().normal(size=3)",
+        },
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def project():
+    """A project with notebooks, in a home of a user who is not root where the suite runs as root."""
+    home = Path(tempfile.mkdtemp(prefix="repro-notebooks-"))
+    home.chmod(0o755)
+    user = NON_ROOT_UID if os.getuid() == 0 else None
+    project = Project(bake(home, project_name="Repro Notebooks", include_notebooks="yes", init_git="yes"), user)
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    project.make("notebook-image")
+    yield project
+    project.make("clean", check=False)
+    shutil.rmtree(home)
+
+
+@pytest.fixture(scope="module")
+def lab(project):
+    """`make notebook` running: (its base URL, its token, its container's name)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [*project._as_user(), "make", "notebook", f"PORT={port}"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    container = f"{PROJECT}-notebook"
+    try:
+        for line in server.stdout:
+            found = re.match(rf"JupyterLab: http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]{{48}}) ", line)
+            if found:
+                break
+        else:
+            pytest.fail("make notebook printed no URL with a token")
+        base = f"http://127.0.0.1:{port}"
+        token = found.group(1)
+        assert wait_for_http(f"{base}/api/status?token={token}") == 200
+        yield base, token, container
+    finally:
+        project.docker("stop", "--time", "5", container)
+        server.communicate(timeout=60)
+    assert project.docker("ps", "--quiet", "--filter", f"name={container}").stdout.strip() == ""
+
+
+def status(url: str, method: str = "GET", body: dict | None = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def other_addresses() -> list[str]:
+    """This machine's addresses besides the loopback: its network's and Docker's bridge."""
+    listed = subprocess.run(["hostname", "--all-ip-addresses"], capture_output=True, text=True, check=True)
+    return [address for address in listed.stdout.split() if ":" not in address]
+
+
+# Before JupyterLab starts for the other tests: its container would hold the name.
+def test_a_taken_port_fails_fast_and_names_the_target(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = project.make("notebook", f"PORT={port}", check=False, timeout=120)
+    assert result.returncode != 0
+    assert f"Port {port} is already in use" in result.stderr and f"make notebook PORT={port + 1}" in result.stderr
+
+
+def test_jupyterlab_answers_on_localhost_only_and_only_with_its_token(project, lab):
+    base, token, container = lab
+    assert status(f"{base}/api/contents/notebooks?token={token}") == 200
+    assert status(f"{base}/api/contents/notebooks") == 403
+    assert status(f"{base}/api/contents/notebooks?token={'0' * 48}") == 403
+    port = base.rsplit(":", 1)[1]
+    assert project.docker("port", container).stdout.split() == ["8888/tcp", "->", f"127.0.0.1:{port}"]
+    addresses = other_addresses()
+    assert addresses
+    for address in addresses:
+        with pytest.raises(OSError), socket.create_connection((address, int(port)), timeout=5):
+            pass
+    host = json.loads(project.docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
+    assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["ReadonlyRootfs"] is True and host["PidsLimit"] == 1024 and "/tmp" in host["Tmpfs"]
+
+
+def test_a_notebook_saved_in_jupyterlab_belongs_to_the_user(project, lab):
+    base, token, _ = lab
+    notebook = {"type": "notebook", "format": "json", "content": UNSEEDED}
+    assert status(f"{base}/api/contents/notebooks/saved.ipynb?token={token}", "PUT", notebook) == 201
+    saved = project.path / "notebooks" / "saved.ipynb"
+    try:
+        assert saved.stat().st_uid == (project.user if project.user is not None else os.getuid())
+        assert "".join(json.loads(saved.read_text())["cells"][1]["source"]) == UNSEEDED["cells"][1]["source"]
+    finally:
+        saved.unlink()
+
+
+def test_the_starter_notebook_runs_in_the_container_and_logs_a_run(project, lab):
+    _, _, container = lab
+    executed = project.docker("exec", "--workdir", "/app/notebooks", container, "jupyter", "execute", "start.ipynb")
+    assert executed.returncode == 0, executed.stderr[-3000:]
+    store = project.path / ".trackio" / f"{PROJECT}.db"
+    assert store.stat().st_uid == (project.user if project.user is not None else os.getuid())
+    with contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as tracked:
+        rows = tracked.execute("SELECT run_name, step FROM metrics WHERE run_name LIKE 'notebook-seed42-%'")
+        steps = sorted(rows.fetchall())
+    assert {name for name, _ in steps} and [step for _, step in steps] == [1, 2, 3, 4, 5], steps
+
+
+def test_the_starter_notebook_open_in_jupyterlab_in_a_real_browser(lab):
+    base, token, _ = lab
+    page = f"{base}/lab/tree/notebooks/start.ipynb?token={token}"
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    shot = chromium("--virtual-time-budget=40000", f"--screenshot={SCREENSHOT}", page)
+    assert SCREENSHOT.exists(), shot.stderr[-2000:]
+    assert SCREENSHOT.stat().st_size > 30_000
+
+
+def test_verify_notebooks_names_an_unseeded_draw_and_passes_the_starter(project):
+    unseeded = project.path / "notebooks" / "unseeded.ipynb"
+    unseeded.write_text(json.dumps(UNSEEDED))
+    if project.user is not None:
+        shutil.chown(unseeded, project.user, project.user)
+    try:
+        result = project.make("verify-notebooks", check=False)
+    finally:
+        unseeded.unlink()
+    assert result.returncode != 0
+    assert "OK: notebooks/start.ipynb showed the same outputs in two fresh kernels" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, result.stderr[-3000:]
+    assert errors[0].startswith("error: notebooks/unseeded.ipynb: cell 2 ('numpy.random.default_rng().normal(")
+    assert "first run 'text/plain: array([" in errors[0] and "second run 'text/plain: array([" in errors[0]
+    assert errors[1] == "error: 1 of 2 notebooks did not reproduce (docs/notebooks.md)"
+    assert "Traceback" not in result.stderr
+    result = project.make("verify-notebooks")
+    assert "OK: notebooks/start.ipynb" in result.stdout
+
+
+def test_the_training_image_has_no_notebook_tools_and_the_notebook_image_is_built_once(project):
+    again = project.make("notebook-image")
+    assert "Building" not in again.stdout
+    imported = project.docker("run", "--rm", project.image(), "python", "-c", "import jupyterlab")
+    assert imported.returncode != 0 and "No module named 'jupyterlab'" in imported.stderr
+
+
+def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
+    """VS Code's "Reopen in Container": the notebook image, built on the host first, with the image's kernel."""
+    home = Path(tempfile.mkdtemp(prefix="repro-nb-devcontainer-"))
+    home.chmod(0o755)
+    project = bake(home, project_name="Repro Nb Devcontainer", include_notebooks="yes", dashboard_port=str(free_port()))
+    developer = Developer(home, project, request.getfixturevalue("devcontainer_cli"))
+    subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
+    try:
+        up = json.loads(developer.run(*developer.devcontainer("up")).strip().splitlines()[-1])
+        assert up["outcome"] == "success", up
+        kernels = json.loads(developer.inside("jupyter", "kernelspec", "list", "--json"))["kernelspecs"]
+        assert kernels["python3"]["spec"]["argv"][0] in ("python", "/opt/venv/bin/python"), kernels
+        probe = "import sys, ipykernel; print(sys.executable)"
+        assert developer.inside("python", "-c", probe).split() == ["/opt/venv/bin/python"]
+        image = subprocess.run(
+            [DOCKER, "inspect", "--format", "{{.Config.Image}}", up["containerId"]], capture_output=True, text=True
+        ).stdout.strip()
+        assert image.startswith("vsc-"), image  # the CLI's image, with the user's uid, on the notebook image
+    finally:
+        containers = subprocess.run(
+            [DOCKER, "ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if containers:
+            subprocess.run([DOCKER, "rm", "--force", *containers], capture_output=True)
+        # The CLI's own image, on the notebook image: vsc-<folder>-<hash>-uid.
+        listed = [DOCKER, "image", "ls", "--quiet", "--filter", "reference=vsc-repro_nb_devcontainer-*"]
+        images = subprocess.run(listed, capture_output=True, text=True).stdout.split()
+        if images:
+            subprocess.run([DOCKER, "image", "rm", "--force", *set(images)], capture_output=True)
+        subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
+        shutil.rmtree(home)
