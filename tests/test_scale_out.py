@@ -425,7 +425,7 @@ def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, s
             }
             [group] = tracked.execute("SELECT json_extract(config, '$._Group') FROM configs").fetchone()
         assert steps == CURVE_STEPS and group == "seeds"  # the sweep's runs fold together on the dashboard
-        assert (sweep_dir / "logs" / f"{index}.log").read_text().count("Outputs in /app/outputs/") == 1
+        assert (sweep_dir / "logs" / f"{index}.log").read_text().count("Outputs in outputs/") == 1
 
     # The same image and seed on the laptop give the cluster's result.
     project.make("train", FAST, "SEED=2", "RUN_NAME=laptop-seed2")

@@ -1,4 +1,5 @@
-"""The run's settings: the defaults below, changed for one run with `make train NAME=value` (NAME in capitals)."""
+"""The run's settings: the defaults below,
+changed for one run with `make train NAME=value` (NAME in capitals)."""
 
 import os
 import types
@@ -26,7 +27,8 @@ class Config:
     lr: float = 0.001  # learning rate of the Adam optimiser
     hidden: int = 64  # units in the network's hidden layer
     num_workers: int = 0  # DataLoader worker processes; seeding.seed_worker seeds each one
-    threads: int = 1  # torch's CPU threads: they decide how sums are split, so they are fixed like the seed
+    # torch's CPU threads: they decide how sums are split, so they are fixed like the seed
+    threads: int = 1
     device: str = "auto"  # auto takes the GPU when there is one; cpu or cuda insist
     determinism: str = "error"  # warn: an operation without a deterministic kernel only warns
     val_size: float = 0.1  # share of the training rows that validates each epoch
@@ -52,7 +54,10 @@ class Config:
             (0 <= self.seed < 2**32, f"SEED must be from 0 to 4294967295, got {self.seed}"),
             (0 < self.test_size < 1, f"TEST_SIZE must be between 0 and 1, got {self.test_size}"),
             (self.task in TASKS, f"TASK must be one of {', '.join(TASKS)}, got {self.task!r}"),
-            (self.run_name == Path(self.run_name).name.lstrip("."), f"RUN_NAME must be a plain name: {self.run_name}"),
+            (
+                self.run_name == Path(self.run_name).name.lstrip("."),
+                f"RUN_NAME must be a plain name: {self.run_name}",
+            ),
 {%- if cookiecutter.framework == "pytorch" %}
             (self.epochs >= 1, f"EPOCHS must be 1 or more, got {self.epochs}"),
             (self.batch_size >= 1, f"BATCH_SIZE must be 1 or more, got {self.batch_size}"),
@@ -60,12 +65,21 @@ class Config:
             (self.threads >= 1, f"THREADS must be 1 or more, got {self.threads}"),
             (self.num_workers >= 0, f"NUM_WORKERS must be 0 or more, got {self.num_workers}"),
             (self.lr > 0, f"LR must be greater than 0, got {self.lr}"),
-            (self.device in DEVICES, f"DEVICE must be one of {', '.join(DEVICES)}, got {self.device!r}"),
-            (self.determinism in ("error", "warn"), f"DETERMINISM must be error or warn, got {self.determinism!r}"),
+            (
+                self.device in DEVICES,
+                f"DEVICE must be one of {', '.join(DEVICES)}, got {self.device!r}",
+            ),
+            (
+                self.determinism in ("error", "warn"),
+                f"DETERMINISM must be error or warn, got {self.determinism!r}",
+            ),
             (0 < self.val_size < 1, f"VAL_SIZE must be between 0 and 1, got {self.val_size}"),
 {%- else %}
             (self.n_estimators >= 1, f"N_ESTIMATORS must be 1 or more, got {self.n_estimators}"),
-            (self.max_depth is None or self.max_depth > 0, f"MAX_DEPTH must be 1 or more, or None: {self.max_depth}"),
+            (
+                self.max_depth is None or self.max_depth > 0,
+                f"MAX_DEPTH must be 1 or more, or None: {self.max_depth}",
+            ),
             (self.c > 0, f"C must be greater than 0, got {self.c}"),
             (self.jobs == -1 or self.jobs > 0, f"JOBS must be 1 or more, or -1: {self.jobs}"),
             (self.curve in CURVES, f"CURVE must be one of {', '.join(CURVES)}, got {self.curve!r}"),
@@ -85,12 +99,18 @@ def parse(name: str, raw: str, kind):
     try:
         return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+        wanted = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {wanted}, got {raw!r}") from None
 
 
 def load_config(environ=os.environ) -> Config:
-    """The defaults, changed by environment variables named after the fields in capitals, then checked."""
+    """The defaults, changed by environment variables named after the fields in capitals,
+    then checked."""
     given = {field: environ.get(field.name.upper(), "").strip() for field in fields(Config)}
-    config = Config(**{field.name: parse(field.name.upper(), raw, field.type) for field, raw in given.items() if raw})
+    values = {}
+    for field, raw in given.items():
+        if raw:
+            values[field.name] = parse(field.name.upper(), raw, field.type)
+    config = Config(**values)
     config.check()
     return config

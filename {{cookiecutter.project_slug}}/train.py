@@ -1,5 +1,9 @@
 """Train a model with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
 
+import trackio_dir  # noqa: F401  first: the project's TrackIO store, before TrackIO is imported
+
+# isort: split
+import errno
 import hashlib
 import pickle
 import signal
@@ -16,7 +20,13 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+    root_mean_squared_error,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,7 +35,8 @@ from sklearn.svm import SVC, SVR
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, environment_facts, output_dir, save_run
+from manifest import build_manifest, environment_facts
+from runs import choose_run_name, output_dir, save_run, shown
 from seeding import seed_everything
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -40,7 +51,8 @@ def forest(kind, c: Config):
 
 
 # Every MODEL_TYPE, for each task; each model that draws random numbers takes the run's seed.
-# To try another model, add it here (and its settings to config.py), then `make train MODEL_TYPE=<its name>`.
+# To try another model, add it here (and its settings to config.py),
+# then `make train MODEL_TYPE=<its name>`.
 MODELS = {
     "random_forest": {
         "classification": lambda c: forest(RandomForestClassifier, c),
@@ -64,7 +76,8 @@ BASELINES = {
 
 def scaled(regressor):
     """The regressor learns the target scaled to mean 0 and spread 1, and answers in its units:
-    SVR and ridge assume a target of about that size (SVR answers near the median of a large one)."""
+    SVR and ridge assume a target of about that size
+    (SVR answers near the median of a large one)."""
     return TransformedTargetRegressor(regressor, transformer=StandardScaler())
 
 
@@ -76,13 +89,17 @@ def baseline_scores(task: str, y_train, y_test) -> dict:
 
 
 def build_model(config: Config, task: str):
-    """Preprocessing and model in one pipeline, so that the saved model takes the raw columns of new rows."""
+    """Preprocessing and model in one pipeline,
+    so that the saved model takes the raw columns of new rows."""
     return make_pipeline(preprocessing(), MODELS[config.model_type][task](config))
 
 
 def scores(task: str, true, predicted) -> dict:
     if task == "classification":
-        return {"accuracy": accuracy_score(true, predicted), "f1_macro": f1_score(true, predicted, average="macro")}
+        return {
+            "accuracy": accuracy_score(true, predicted),
+            "f1_macro": f1_score(true, predicted, average="macro"),
+        }
     rmse, mae = root_mean_squared_error(true, predicted), mean_absolute_error(true, predicted)
     return {"r2": r2_score(true, predicted), "rmse": rmse, "mae": mae}
 
@@ -128,8 +145,9 @@ def fit_step(config: Config, estimator, trees: int | None, last: bool, x, y):
 
 
 def add_votes(forest, x, total, first: int):
-    """total plus the answers of the forest's trees from the first-th on: the sum that forest.predict
-    makes in one thread, in the same order, so that the curve's last step gives its very answers."""
+    """total plus the answers of the forest's trees from the first-th on:
+    the sum that forest.predict makes in one thread, in the same order,
+    so that the curve's last step gives its very answers."""
     answer = "predict_proba" if is_classifier(forest) else "predict"
     x = np.asarray(x, dtype=np.float32)  # as forest.predict hands the rows to each tree
     for tree in forest.estimators_[first:]:
@@ -138,7 +156,8 @@ def add_votes(forest, x, total, first: int):
 
 
 def forest_answers(forest, total):
-    """forest.predict's answers from its trees' summed answers: their mean, or the likeliest class."""
+    """forest.predict's answers from its trees' summed answers:
+    their mean, or the likeliest class."""
     mean = total / len(forest.estimators_)
     return forest.classes_.take(np.argmax(mean, axis=1)) if is_classifier(forest) else mean
 
@@ -179,7 +198,8 @@ def model_sha256(model) -> str:
 
 def train(config: Config, dataset: Dataset):
     """Split, fit along the curve, and score; returns the model, its metrics, test predictions."""
-    stratify = dataset.target if dataset.task == "classification" else None  # every class in both parts
+    # Every class in both parts.
+    stratify = dataset.target if dataset.task == "classification" else None
     split = {"test_size": config.test_size, "random_state": config.seed, "stratify": stratify}
     train_rows, test_rows = train_test_split(np.arange(len(dataset.target)), **split)
     x_train, y_train = dataset.features.iloc[train_rows], dataset.target.iloc[train_rows]
@@ -195,20 +215,26 @@ def train(config: Config, dataset: Dataset):
     trained, predicted = fit_curve(config, dataset.task, model[-1], train_part, test_part)
     metric = MAIN_METRIC[dataset.task]
     metrics = {f"train_{metric}": main_score(dataset.task, y_train, trained)}
-    metrics |= {f"test_{key}": value for key, value in scores(dataset.task, y_test, predicted).items()}
+    tested = scores(dataset.task, y_test, predicted)
+    metrics |= {f"test_{key}": value for key, value in tested.items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
     metrics |= baseline_scores(dataset.task, y_train, y_test)
-    # Each test row, by its row in the data, with its true value and the model's answer: predictions.csv.
-    predictions = pd.DataFrame({"row": y_test.index, "true": y_test.to_numpy(), "predicted": predicted})
+    # predictions.csv: each test row, by its row in the data,
+    # with its true value and the model's answer.
+    answers = {"row": y_test.index, "true": y_test.to_numpy(), "predicted": predicted}
+    predictions = pd.DataFrame(answers)
     return model, metrics, predictions
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `docker stop` ends a run as Ctrl-C does
+    # `docker stop` ends a run as Ctrl-C does
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         config = load_config()
         if config.model_type not in MODELS:
-            raise ConfigError(f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}")
+            raise ConfigError(
+                f"MODEL_TYPE must be one of {', '.join(MODELS)}, got {config.model_type!r}"
+            )
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
         run_name, killed = choose_run_name(config.run_name, config.model_type, config.seed)
     except (ConfigError, DataError) as error:
@@ -216,18 +242,27 @@ def main() -> None:
 
     seed_everything(config.seed)
     facts = environment_facts(dataset.facts)
-    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, {dataset.task} ({dataset.facts['task_reason']})")
+    task = f"{dataset.task} ({dataset.facts['task_reason']})"
+    print(f"Run {run_name}: {config.model_type}, seed {config.seed}, {task}")
     report.start(PROJECT, run_name, asdict(config), facts, killed)
     try:
         model, metrics, predictions = train(config, dataset)
-        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
+        digest = model_sha256(model)
+        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, digest)
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
         print(report.score_line(MAIN_METRIC[dataset.task], metrics))
-        model_files = {"model.joblib": lambda path: joblib.dump(model, path)}
-        report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
-    except (KeyboardInterrupt, OSError) as error:  # Ctrl-C, docker stop, or a full disk
-        sys.exit(report.stopped(error, output_dir() / run_name))
+        model_files = {"model.joblib": model}  # the whole pipeline, in one file
+        run_dir = save_run(run_name, manifest, predictions, image, model_files, joblib.dump)
+        print(f"Outputs in {shown(run_dir)}, fingerprint {manifest['result']['fingerprint'][:12]}")
+        report.log_model(run_dir, model_files)
+    except KeyboardInterrupt:  # Ctrl-C, or docker stop
+        sys.exit(report.stopped("the run was interrupted", output_dir() / run_name))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise  # not a full disk: a fault of the code, with its traceback
+        full = "the disk is full: free some space, then train again"
+        sys.exit(report.stopped(full, output_dir() / run_name))
     finally:
         report.finish(PROJECT)
 

@@ -8,8 +8,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from manifest import RESULTS_DIR
 from results import main_metric
+from runs import RESULTS_DIR
 from verify import reproduce
 
 HERE = Path(__file__).resolve().parent

@@ -1,16 +1,28 @@
-"""Train a small neural network with one seed, track it in TrackIO, and record the run in outputs/<run>/."""
+"""Train a small neural network with one seed, track it in TrackIO,
+and record the run in outputs/<run>/."""
 
+import trackio_dir  # noqa: F401  first: the project's TrackIO store, before TrackIO is imported
+
+# isort: split
+import errno
 import hashlib
 import signal
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 import torch
 import trackio
-from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+    root_mean_squared_error,
+)
 from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -18,7 +30,8 @@ from torch.utils.data import DataLoader, TensorDataset
 import report
 from config import Config, ConfigError, load_config
 from data import DataError, Dataset, load_dataset, preprocessing
-from manifest import build_manifest, choose_run_name, environment_facts, output_dir, save_run
+from manifest import build_manifest, environment_facts
+from runs import choose_run_name, output_dir, save_run, shown
 from seeding import seed_everything, seed_worker
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -26,13 +39,17 @@ MAIN_METRIC = {"classification": "accuracy", "regression": "r2"}
 
 
 def build_model(n_features: int, n_outputs: int, config: Config) -> nn.Module:
-    # One output per class for a classification (cross-entropy); one number for a regression (squared error).
-    return nn.Sequential(nn.Linear(n_features, config.hidden), nn.ReLU(), nn.Linear(config.hidden, n_outputs))
+    # One output per class for a classification (cross-entropy);
+    # one number for a regression (squared error).
+    return nn.Sequential(
+        nn.Linear(n_features, config.hidden), nn.ReLU(), nn.Linear(config.hidden, n_outputs)
+    )
 
 
 def make_loader(dataset: torch.utils.data.Dataset, config: Config) -> DataLoader:
-    """Shuffled batches in the same order on every run: a seeded generator, and workers seeded from it. No
-    persistent_workers: they draw from the generator differently, so NUM_WORKERS would change the batches."""
+    """Shuffled batches in the same order on every run: a seeded generator, and workers seeded
+    from it. No persistent_workers: they draw from the generator differently,
+    so NUM_WORKERS would change the batches."""
     generator = torch.Generator().manual_seed(config.seed)
     return DataLoader(
         dataset,
@@ -46,7 +63,10 @@ def make_loader(dataset: torch.utils.data.Dataset, config: Config) -> DataLoader
 
 def scores(task: str, true, predicted) -> dict:
     if task == "classification":
-        return {"accuracy": accuracy_score(true, predicted), "f1_macro": f1_score(true, predicted, average="macro")}
+        return {
+            "accuracy": accuracy_score(true, predicted),
+            "f1_macro": f1_score(true, predicted, average="macro"),
+        }
     rmse, mae = root_mean_squared_error(true, predicted), mean_absolute_error(true, predicted)
     return {"r2": r2_score(true, predicted), "rmse": rmse, "mae": mae}
 
@@ -60,10 +80,14 @@ def main_score(task: str, true, predicted) -> float:
 
 
 def choose_device(setting: str) -> torch.device:
-    # is_available() asks the driver without starting CUDA, so seeding can still set up cuBLAS afterwards.
+    # is_available() asks the driver without starting CUDA,
+    # so seeding can still set up cuBLAS afterwards.
     if setting == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("DEVICE=cuda, but torch sees no GPU here; use DEVICE=cpu, or run with `make train GPU=1`")
-    return torch.device("cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu")
+        instead = "use DEVICE=cpu, or run with `make train GPU=1`"
+        raise ConfigError(f"DEVICE=cuda, but torch sees no GPU here; {instead}")
+    if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
 
 
 def device_facts(device: torch.device) -> dict:
@@ -74,7 +98,8 @@ def device_facts(device: torch.device) -> dict:
         "torch": torch.__version__,
         "cuda": torch.version.cuda,  # None in a CPU-only build of torch
         "cudnn": torch.backends.cudnn.version(),
-        "cpu_threads": torch.get_num_threads(),  # CPU sums may round differently with another thread count
+        # CPU sums may round differently with another thread count
+        "cpu_threads": torch.get_num_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "determinism_warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
     }
@@ -88,28 +113,43 @@ def model_sha256(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def write_model(part, path: Path) -> None:
+    """The weights in torch's own format, the preprocessing in joblib's."""
+    if path.suffix == ".pt":
+        torch.save(part, path)
+    else:
+        joblib.dump(part, path)
+
+
 def train(config: Config, dataset: Dataset, device: torch.device):
-    """Split, train epoch by epoch, and score; returns the preprocessing, model, metrics and test predictions."""
-    task, target = dataset.task, dataset.target
+    """Split, train epoch by epoch, and score;
+    returns the preprocessing, model, metrics and test predictions."""
+    task = dataset.task
+    target = dataset.target
     stratify = target if task == "classification" and target.value_counts().min() >= 3 else None
     split = {"random_state": config.seed}
     train_rows, test_rows = train_test_split(
         np.arange(len(target)), test_size=config.test_size, stratify=stratify, **split
     )
     stratify = stratify.iloc[train_rows] if stratify is not None else None
-    train_rows, val_rows = train_test_split(train_rows, test_size=config.val_size, stratify=stratify, **split)
+    train_rows, val_rows = train_test_split(
+        train_rows, test_size=config.val_size, stratify=stratify, **split
+    )
     prepare = preprocessing(dense=True).fit(dataset.features.iloc[train_rows])
     x = torch.as_tensor(prepare.transform(dataset.features), dtype=torch.float32)
     if task == "classification":
         classes, y = np.unique(target, return_inverse=True)
-        y, loss_function, n_outputs = torch.as_tensor(y), nn.CrossEntropyLoss(), len(classes)
-    else:  # the network learns the target scaled as the training rows were, and answers in its own terms
-        mean, std = target.iloc[train_rows].mean(), target.iloc[train_rows].std() or 1.0
-        y, loss_function, n_outputs = (
-            torch.as_tensor((target.to_numpy() - mean) / std, dtype=torch.float32)[:, None],
-            nn.MSELoss(),
-            1,
-        )
+        y = torch.as_tensor(y)
+        loss_function = nn.CrossEntropyLoss()
+        n_outputs = len(classes)
+    else:
+        # The network learns the target scaled as the training rows were,
+        # and answers in its own terms.
+        mean = target.iloc[train_rows].mean()
+        std = target.iloc[train_rows].std() or 1.0
+        y = torch.as_tensor((target.to_numpy() - mean) / std, dtype=torch.float32)[:, None]
+        loss_function = nn.MSELoss()
+        n_outputs = 1
 
     model = build_model(x.shape[1], n_outputs, config).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -118,9 +158,12 @@ def train(config: Config, dataset: Dataset, device: torch.device):
     def predict(rows: np.ndarray) -> np.ndarray:
         model.eval()
         output = model(x[rows].to(device)).cpu()
-        return classes[output.argmax(dim=1).numpy()] if task == "classification" else output[:, 0].numpy() * std + mean
+        if task == "classification":
+            return classes[output.argmax(dim=1).numpy()]
+        return output[:, 0].numpy() * std + mean
 
-    metric, loader = MAIN_METRIC[task], make_loader(TensorDataset(x[train_rows], y[train_rows]), config)
+    metric = MAIN_METRIC[task]
+    loader = make_loader(TensorDataset(x[train_rows], y[train_rows]), config)
     for epoch in range(1, config.epochs + 1):
         model.train()
         losses = []
@@ -136,9 +179,11 @@ def train(config: Config, dataset: Dataset, device: torch.device):
         for name, rows in (("train", train_rows), ("val", val_rows)):
             curve[f"{name}/{metric}"] = main_score(task, target.iloc[rows], predict(rows))
         trackio.log(curve, step=epoch)
-        print(f"epoch {epoch}/{config.epochs}: " + ", ".join(f"{key} {value:.4f}" for key, value in curve.items()))
+        logged = ", ".join(f"{key} {value:.4f}" for key, value in curve.items())
+        print(f"epoch {epoch}/{config.epochs}: {logged}")
 
-    predicted, true = predict(test_rows), target.iloc[test_rows]
+    predicted = predict(test_rows)
+    true = target.iloc[test_rows]
     metrics = {f"train_{metric}": curve[f"train/{metric}"], f"val_{metric}": curve[f"val/{metric}"]}
     metrics |= {f"test_{key}": value for key, value in scores(task, true, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
@@ -147,7 +192,8 @@ def train(config: Config, dataset: Dataset, device: torch.device):
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `docker stop` ends a run as Ctrl-C does
+    # `docker stop` ends a run as Ctrl-C does
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         config = load_config()
         dataset = load_dataset(config.data, config.target, config.task, config.test_size)
@@ -158,25 +204,34 @@ def main() -> None:
 
     # Before anything touches CUDA: seeding checks that cuBLAS will start deterministic.
     seed_everything(config.seed, warn_only=config.determinism == "warn")
-    torch.set_num_threads(config.threads)  # how torch splits a sum between CPU threads changes its rounding
+    # How torch splits a sum between CPU threads changes its rounding.
+    torch.set_num_threads(config.threads)
     facts = environment_facts(dataset.facts) | {"device": device_facts(device)}
-    print(f"Run {run_name}: mlp, seed {config.seed}, {device.type}, {dataset.task} ({dataset.facts['task_reason']})")
+    task = f"{dataset.task} ({dataset.facts['task_reason']})"
+    print(f"Run {run_name}: mlp, seed {config.seed}, {device.type}, {task}")
     report.start(PROJECT, run_name, asdict(config), facts, killed)
     try:
         prepare, model, metrics, predictions = train(config, dataset, device)
-        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, model_sha256(model))
+        digest = model_sha256(model)
+        manifest = build_manifest(run_name, asdict(config), facts, metrics, predictions, digest)
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
-        print(f"Test {MAIN_METRIC[dataset.task]}: {metrics['test_' + MAIN_METRIC[dataset.task]]:.4f}")
-        # The weights on the CPU, so that they load on any machine; the preprocessing takes raw rows to the network.
+        metric = MAIN_METRIC[dataset.task]
+        print(f"Test {metric}: {metrics['test_' + metric]:.4f}")
+        # The weights on the CPU, so that they load on any machine;
+        # the preprocessing takes raw rows to the network.
         weights = {name: value.cpu() for name, value in model.state_dict().items()}
-        model_files = {
-            "model.pt": lambda path: torch.save(weights, path),
-            "preprocessing.joblib": lambda path: joblib.dump(prepare, path),
-        }
-        report.log_model(save_run(run_name, manifest, predictions, image, model_files), model_files)
-    except (KeyboardInterrupt, OSError) as error:  # Ctrl-C, docker stop, or a full disk
-        sys.exit(report.stopped(error, output_dir() / run_name))
+        model_files = {"model.pt": weights, "preprocessing.joblib": prepare}
+        run_dir = save_run(run_name, manifest, predictions, image, model_files, write_model)
+        print(f"Outputs in {shown(run_dir)}, fingerprint {manifest['result']['fingerprint'][:12]}")
+        report.log_model(run_dir, model_files)
+    except KeyboardInterrupt:  # Ctrl-C, or docker stop
+        sys.exit(report.stopped("the run was interrupted", output_dir() / run_name))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise  # not a full disk: a fault of the code, with its traceback
+        full = "the disk is full: free some space, then train again"
+        sys.exit(report.stopped(full, output_dir() / run_name))
     finally:
         report.finish(PROJECT)
 

@@ -12,19 +12,25 @@ FAST = {{ '{"EPOCHS": "5"}' if cookiecutter.framework == "pytorch" else '{"N_EST
 
 
 def script_env(tmp_path: Path, settings: dict) -> dict:
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OUTPUT_DIR": str(tmp_path / "outputs"), **FAST, **settings}
-    return env | {"TRACKIO_DIR": str(tmp_path / "trackio")}
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OUTPUT_DIR": str(tmp_path / "outputs")}
+    return env | FAST | settings | {"TRACKIO_DIR": str(tmp_path / "trackio")}
 
 
-def run_script(tmp_path: Path, script: str, *args: str, project_dir: Path = PROJECT_DIR, **settings: str):
-    """Run one of the project's scripts in a fresh process, with its outputs and TrackIO store in tmp_path."""
+def run_script(
+    tmp_path: Path, script: str, *args: str, project_dir: Path = PROJECT_DIR, **settings: str
+):
+    """Run one of the project's scripts in a fresh process,
+    with its outputs and TrackIO store in tmp_path."""
     command = [sys.executable, str(project_dir / script), *args]
-    return subprocess.run(command, env=script_env(tmp_path, settings), capture_output=True, text=True, timeout=300)
+    env = script_env(tmp_path, settings)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 
 def runs(tmp_path: Path) -> list[Path]:
     outputs = tmp_path / "outputs"
-    return sorted(path for path in outputs.iterdir() if not path.name.startswith(".")) if outputs.exists() else []
+    if not outputs.exists():
+        return []
+    return sorted(path for path in outputs.iterdir() if not path.name.startswith("."))
 
 
 def manifest(run_dir: Path) -> dict:
@@ -33,14 +39,16 @@ def manifest(run_dir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory) -> Path:
-    """Two runs side by side, shared by the tests that only read what they left: `recorded`, as the project
-    is (OVERFIT_GAP=-1 makes any gap an alert), and `other-seed`, with SEED=1."""
+    """Two runs side by side, shared by the tests that only read what they left:
+    `recorded`, as the project is (OVERFIT_GAP=-1 makes any gap an alert),
+    and `other-seed`, with SEED=1."""
     tmp_path = tmp_path_factory.mktemp("recorded")
     runs = {"recorded": {"OVERFIT_GAP": "-1"}, "other-seed": {"SEED": "1"}}
     command = [sys.executable, str(PROJECT_DIR / "train.py")]
     for name, settings in runs.items():
         env = script_env(tmp_path, settings | {"RUN_NAME": name})
-        runs[name] = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+        runs[name] = subprocess.Popen(command, env=env, **quiet)
     for process in runs.values():
         assert process.wait(timeout=300) == 0, process.stderr.read()
     return tmp_path / "outputs"

@@ -1,4 +1,5 @@
-"""Your own CSV as it comes: text columns, empty cells, numeric targets, and files that cannot be used."""
+"""Your own CSV as it comes: text columns, empty cells, numeric targets,
+and files that cannot be used."""
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,21 @@ def csv_file(tmp_path, text: str, name: str = "data.csv") -> str:
 def test_text_columns_and_empty_cells_are_prepared_inside_the_model(tmp_path):
     dataset = load_dataset(csv_file(tmp_path, PENGUINS), "species")
     assert dataset.task == "classification"
-    assert dataset.facts["columns"] == {"island": "category", "bill_mm": "number", "sex": "category"}
+    assert dataset.facts["columns"] == {
+        "island": "category",
+        "bill_mm": "number",
+        "sex": "category",
+    }
     prepare = preprocessing().fit(dataset.features)
-    # New raw rows, with empty cells and an island that training never saw: each becomes numbers all the same.
-    new_rows = pd.DataFrame({"island": ["Mars", None], "bill_mm": [None, 40.0], "sex": ["male", None]})
-    assert prepare.transform(new_rows).shape == (2, 1 + 3 + 3) and np.isfinite(prepare.transform(new_rows)).all()
+    # New raw rows, with empty cells and an island that training never saw:
+    # each becomes numbers all the same.
+    new_rows = pd.DataFrame(
+        {"island": ["Mars", None], "bill_mm": [None, 40.0], "sex": ["male", None]}
+    )
+    assert (
+        prepare.transform(new_rows).shape == (2, 1 + 3 + 3)
+        and np.isfinite(prepare.transform(new_rows)).all()
+    )
 
 
 def test_text_only_columns_are_one_hot(tmp_path):
@@ -47,9 +58,15 @@ def test_text_only_columns_are_one_hot(tmp_path):
 
 
 def test_semicolon_files_with_decimal_commas_or_points_read_as_numbers(tmp_path):
-    for decimals in ("1,5;2;x\n2,5;3;y\n3,0;?;x\n4,5;1;y\n", "1.5;2;x\n2.5;3;y\n3.0;?;x\n4.5;1;y\n"):
+    for decimals in (
+        "1,5;2;x\n2,5;3;y\n3,0;?;x\n4,5;1;y\n",
+        "1.5;2;x\n2.5;3;y\n3.0;?;x\n4.5;1;y\n",
+    ):
         dataset = load_dataset(csv_file(tmp_path, "a;b;label\n" + decimals), "label", test_size=0.5)
-        assert dataset.features["a"].tolist() == [1.5, 2.5, 3.0, 4.5] and dataset.features["b"].isna().sum() == 1
+        assert (
+            dataset.features["a"].tolist() == [1.5, 2.5, 3.0, 4.5]
+            and dataset.features["b"].isna().sum() == 1
+        )
         assert dataset.facts["columns"] == {"a": "number", "b": "number"}
 
 
@@ -64,13 +81,16 @@ def test_booleans_with_empty_cells_as_a_column_and_as_the_target(tmp_path):
 def test_an_identifier_column_is_dropped_and_empty_targets_are_counted(tmp_path):
     rows = "".join(f"id-{i},{i % 5},{'' if i == 3 else i % 2}\n" for i in range(30))
     dataset = load_dataset(csv_file(tmp_path, "name,x,label\n" + rows), "label")
-    assert dataset.facts["columns"]["name"] == "identifier (dropped)" and list(dataset.features) == ["x"]
+    assert dataset.facts["columns"]["name"] == "identifier (dropped)" and list(
+        dataset.features
+    ) == ["x"]
     assert dataset.facts["rows_dropped_for_empty_target"] == 1 and dataset.facts["rows"] == 29
 
 
 def test_a_numeric_target_gives_a_regression_that_beats_a_constant(tmp_path):
     rows = "".join(
-        f"{i % 17},{(i * 7) % 11},{'ab'[i % 2]},{3.5 * (i % 17) - (i * 7) % 11 + 0.1 * i}\n" for i in range(200)
+        f"{i % 17},{(i * 7) % 11},{'ab'[i % 2]},{3.5 * (i % 17) - (i * 7) % 11 + 0.1 * i}\n"
+        for i in range(200)
     )
     data = csv_file(tmp_path, "x1,x2,group,weight\n" + rows)
     result = run_script(tmp_path, "train.py", DATA=data, TARGET="weight")
@@ -78,7 +98,8 @@ def test_a_numeric_target_gives_a_regression_that_beats_a_constant(tmp_path):
     assert "regression (the target holds numbers" in result.stdout
     [run_dir] = runs(tmp_path)
     record = manifest(run_dir)
-    assert record["data"]["task"] == "regression" and record["result"]["metrics"]["test_r2"] > 0.2  # a constant: 0
+    assert record["data"]["task"] == "regression"
+    assert record["result"]["metrics"]["test_r2"] > 0.2  # a constant: 0
     assert {"test_rmse", "test_mae"} <= set(record["result"]["metrics"])
     assert (run_dir / "predicted_vs_true.png").exists()
 
@@ -103,7 +124,18 @@ def test_task_forces_the_choice(tmp_path):
         ("x,y\n1,a\n", "label", "TARGET 'label' is not a column; the columns are 'x', 'y'"),
         ("x,y\n1,2.5\n3,0.5\n", "y", "TEST_SIZE=0.2 leaves fewer than 2 of 2 rows to a part"),
     ],
-    ids=["empty", "header", "empty-target", "one-class", "one-row", "binary", "twice", "inf", "no-target", "few"],
+    ids=[
+        "empty",
+        "header",
+        "empty-target",
+        "one-class",
+        "one-row",
+        "binary",
+        "twice",
+        "inf",
+        "no-target",
+        "few",
+    ],
 )
 def test_unusable_data_is_refused_with_what_to_do(tmp_path, content, target, message):
     with pytest.raises(DataError, match=message):
@@ -128,7 +160,9 @@ def test_a_windows_file_and_a_file_without_header_are_read_and_said(tmp_path):
     dataset = load_dataset(csv_file(tmp_path, rows), "column_3")
     assert "the first line holds data, not names" in dataset.facts["cleaning"][0]
     years = "".join(f"{'ab'[i % 2]},{i % 3},{i % 5},{i % 7}\n" for i in range(30))  # names: years
-    assert load_dataset(csv_file(tmp_path, "k,2019,2020,2021\n" + years), "k").facts["cleaning"] == []
+    assert (
+        load_dataset(csv_file(tmp_path, "k,2019,2020,2021\n" + years), "k").facts["cleaning"] == []
+    )
 
 
 def test_row_numbers_and_ids_are_dropped_but_a_year_is_kept(tmp_path):

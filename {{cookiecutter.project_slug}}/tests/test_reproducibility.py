@@ -8,7 +8,8 @@ from conftest import FAST, PROJECT_DIR, manifest, run_script
 
 from verify import compare, drift
 
-# Where train.py seeds a draw, and the model that uses it: the test below unseeds it, and verify must notice.
+# Where train.py seeds a draw, and the model that uses it:
+# the test below unseeds it, and verify must notice.
 {%- if cookiecutter.framework == "pytorch" %}
 SEEDED, SEED, SETTINGS = "manual_seed(config.seed)", "config.seed", {}
 {%- else %}
@@ -18,9 +19,11 @@ SEEDED, SEED, SETTINGS = "random_state=c.seed", "c.seed", {"MODEL_TYPE": "random
 
 def test_the_manifest_records_what_decides_the_result(recorded):
     record = manifest(recorded / "recorded")
-    assert record["seed"] == {{ cookiecutter.seed }} and all(str(record["config"][k.lower()]) == v for k, v in FAST.items())
+    assert record["seed"] == {{ cookiecutter.seed }}
+    assert all(str(record["config"][key.lower()]) == value for key, value in FAST.items())
     assert record["data"]["name"] == "digits" and record["data"]["task"] == "classification"
-    assert record["code"]["git_commit"] == (os.environ.get("GIT_COMMIT") or None)  # passed in by make
+    # passed in by make
+    assert record["code"]["git_commit"] == (os.environ.get("GIT_COMMIT") or None)
     assert record["image"]["local"] is ("IMAGE" not in os.environ)
     assert record["python"] == sys.version.split()[0] and record["packages"]["scikit-learn"]
     assert len(record["result"]["fingerprint"]) == len(record["result"]["model_sha256"]) == 64
@@ -34,7 +37,8 @@ def test_verify_passes_for_the_project(tmp_path):
 
 def test_verify_catches_an_unseeded_draw(tmp_path):
     copy = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv"))
+    ignored = shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv")
+    shutil.copytree(PROJECT_DIR, copy, ignore=ignored)
     train = copy / "train.py"
     if SEEDED not in train.read_text():
         pytest.skip(f"train.py no longer has {SEEDED!r}: point SEEDED at a draw that it seeds")
@@ -49,7 +53,8 @@ def test_reproduce_passes_for_a_recorded_run(recorded):
     result = run_script(recorded.parent, "verify.py", "--run", "recorded")
     assert result.returncode == 0, result.stderr
     assert "OK: run recorded reproduced bit-identical" in result.stdout
-    drifted = [line for line in result.stderr.splitlines() if line.startswith("  ") and "uncommitted" not in line]
+    lines = result.stderr.splitlines()
+    drifted = [line for line in lines if line.startswith("  ") and "uncommitted" not in line]
     assert drifted == []
 
 
@@ -71,5 +76,6 @@ def test_another_result_fails_and_another_machine_is_drift(recorded, capsys):
 def test_reproduce_of_an_unknown_run_lists_the_runs(recorded):
     result = run_script(recorded.parent, "verify.py", "--run", "no-such-run")
     assert result.returncode == 1
-    expected = f"error: no recorded run 'no-such-run' in {recorded} or results/: name one of other-seed, recorded"
+    listed = "name one of other-seed, recorded"
+    expected = f"error: no recorded run 'no-such-run' in {recorded} or results/: {listed}"
     assert result.stderr.strip() == expected

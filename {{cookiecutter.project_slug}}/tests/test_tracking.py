@@ -11,7 +11,8 @@ PROJECT = "{{ cookiecutter.project_slug }}"
 
 def trackio(store: Path, *args: str):
     command = [sys.executable, "-m", "trackio.cli", "get", *args, "--project", PROJECT, "--json"]
-    result = subprocess.run(command, env={**os.environ, "TRACKIO_DIR": str(store)}, capture_output=True, text=True)
+    env = {**os.environ, "TRACKIO_DIR": str(store)}
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -19,10 +20,13 @@ def trackio(store: Path, *args: str):
 def test_the_run_config_curve_results_picture_and_alert_are_in_trackio(recorded):
     store = recorded.parent / "trackio"
     run = trackio(store, "run", "--run", "recorded")
-    assert run["config"]["seed"] == {{ cookiecutter.seed }} and run["config"]["environment"]["data"]["task"] == "classification"
-    assert {"train/accuracy", "results", "per_class", "manifest", "confusion_matrix"} <= set(run["metrics"])
+    assert run["config"]["seed"] == {{ cookiecutter.seed }}
+    assert run["config"]["environment"]["data"]["task"] == "classification"
+    logged = {"train/accuracy", "results", "per_class", "manifest", "confusion_matrix"}
+    assert logged <= set(run["metrics"])
     curve = trackio(store, "metric", "--run", "recorded", "--metric", "train/accuracy")["values"]
-    assert [point["step"] for point in curve] == [1, 2, 3, 4, 5] and all(0 < point["value"] <= 1 for point in curve)
+    assert [point["step"] for point in curve] == [1, 2, 3, 4, 5]
+    assert all(0 < point["value"] <= 1 for point in curve)
     # OVERFIT_GAP=-1 makes any gap between train and test an alert.
     [alert] = trackio(store, "alerts", "--run", "recorded")["alerts"]
     assert alert["title"] == "Overfitting" and alert["level"].lower() == "warn"

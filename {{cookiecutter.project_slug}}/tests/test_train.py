@@ -9,13 +9,21 @@ from train import MAIN_METRIC, MODELS, add_votes, build_model, curve_steps, fore
 
 def test_a_run_records_its_result(recorded):
     files = {path.name for path in (recorded / "recorded").iterdir()}
-    assert files == {"manifest.json", "metrics.json", "predictions.csv", "model.joblib", "confusion_matrix.png"}
+    assert files == {
+        "manifest.json",
+        "metrics.json",
+        "predictions.csv",
+        "model.joblib",
+        "confusion_matrix.png",
+    }
     assert manifest(recorded / "recorded")["result"]["metrics"]["test_accuracy"] > 0.8
 
 
 def test_another_seed_gives_another_model(recorded):
     one, other = (manifest(recorded / name)["result"] for name in ("recorded", "other-seed"))
-    assert one["model_sha256"] != other["model_sha256"] and one["fingerprint"] != other["fingerprint"]
+    assert (
+        one["model_sha256"] != other["model_sha256"] and one["fingerprint"] != other["fingerprint"]
+    )
 
 
 @pytest.mark.parametrize("model_type", MODELS)
@@ -27,7 +35,8 @@ def test_every_model_learns_every_task(model_type, task):
         y = 2 * x["pixel_2_4"] + x["pixel_5_3"] + np.random.default_rng(0).random(300)
     model = build_model(Config(model_type=model_type, n_estimators=10), task).fit(x[:200], y[:200])
     score = scores(task, y[200:], model.predict(x[200:]))[MAIN_METRIC[task]]
-    assert score > 0.3, (model_type, task, score)  # a constant scores 0 (R²) or about 0.1 (accuracy)
+    # A constant scores 0 (R²) or about 0.1 (accuracy).
+    assert score > 0.3, (model_type, task, score)
 
 
 def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
@@ -55,7 +64,10 @@ def test_the_votes_of_a_growing_forest_add_up_to_its_own_answers(task):
         ({"N_ESTIMATORS": "many"}, "N_ESTIMATORS must be a whole number, got 'many'"),
         ({"MAX_DEPTH": "0"}, "MAX_DEPTH must be 1 or more, or None: 0"),
         ({"TEST_SIZE": "1.5"}, "TEST_SIZE must be between 0 and 1, got 1.5"),
-        ({"TASK": "ranking"}, "TASK must be one of auto, classification, regression, got 'ranking'"),
+        (
+            {"TASK": "ranking"},
+            "TASK must be one of auto, classification, regression, got 'ranking'",
+        ),
         ({"JOBS": "0"}, "JOBS must be 1 or more, or -1: 0"),
         ({"CURVE": "trees"}, "CURVE must be one of auto, rows, got 'trees'"),
     ],
@@ -73,7 +85,10 @@ def test_optional_numbers_take_none_or_a_number():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"MODEL_TYPE": "bogus"}, "MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'"),
+        (
+            {"MODEL_TYPE": "bogus"},
+            "MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'",
+        ),
         ({"TEST_SIZE": "0.001"}, "TEST_SIZE=0.001 leaves too few of the 1797 rows for 10 classes"),
     ],
 )

@@ -1,4 +1,5 @@
-"""After seed_everything, torch is in the deterministic state that seeding.py promises: checked in fresh processes."""
+"""After seed_everything, torch is in the deterministic state that seeding.py promises:
+checked in fresh processes."""
 
 import functools
 import json
@@ -46,12 +47,19 @@ def default_state() -> list[dict]:
 
 def test_seed_everything_turns_on_every_determinism_flag():
     seeded, warn_only = default_state()
-    assert seeded | {"draws": None} == FLAGS | {"cublas_workspace_config": ":4096:8", "draws": None, "warnings": []}
-    assert warn_only | {"draws": None, "warnings": []} == seeded | {"warn_only": True, "draws": None}
+    assert seeded | {"draws": None} == FLAGS | {
+        "cublas_workspace_config": ":4096:8",
+        "draws": None,
+        "warnings": [],
+    }
+    assert warn_only | {"draws": None, "warnings": []} == seeded | {
+        "warn_only": True,
+        "draws": None,
+    }
     assert warn_only["draws"] == seeded["draws"]
 
 
-def test_draws_repeat_in_another_process_which_keeps_its_cublas_config_and_warns_without_pythonhashseed():
+def test_draws_repeat_in_a_fresh_process_that_keeps_its_cublas_config_and_warns_of_no_hash_seed():
     seeded, _ = json.loads(run_python(STATE, CUBLAS_WORKSPACE_CONFIG=":16:8", PYTHONHASHSEED=None))
     assert seeded["draws"] == default_state()[0]["draws"]
     assert seeded["cublas_workspace_config"] == ":16:8"
@@ -59,7 +67,8 @@ def test_draws_repeat_in_another_process_which_keeps_its_cublas_config_and_warns
 
 
 def test_cuda_started_without_a_deterministic_cublas_config_is_refused():
-    # No GPU is needed: pretend that CUDA has started, as it would have if something used the GPU first.
+    # No GPU is needed: pretend that CUDA has started,
+    # as it would have if something used the GPU first.
     script = """
 import torch
 from seeding import seed_everything

@@ -11,15 +11,20 @@ from config import ConfigError, load_config
 from train import choose_device
 
 GPU = torch.cuda.is_available()
-needs_gpu = pytest.mark.skipif(not GPU, reason="no GPU here: the CUDA path is checked on a machine with one")
+needs_gpu = pytest.mark.skipif(
+    not GPU, reason="no GPU here: the CUDA path is checked on a machine with one"
+)
 
 
 def run_python(script: str, **env: str | None) -> str:
-    """A script in a fresh Python process in the project folder; returns what it prints. None unsets a variable."""
+    """A script in a fresh Python process in the project folder; returns what it prints.
+    None unsets a variable."""
     path = os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0", **env}
     env = {name: value for name, value in env.items() if value is not None}
-    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -29,12 +34,20 @@ def test_a_run_records_its_model_and_where_it_ran(recorded):
     assert {"model.pt", "preprocessing.joblib", "confusion_matrix.png"} <= files
     record = manifest(recorded / "recorded")
     assert record["result"]["metrics"]["test_accuracy"] > 0.8
-    assert record["device"]["type"] == ("cuda" if GPU else "cpu") and record["device"]["torch"] == torch.__version__
-    assert record["device"]["deterministic_algorithms"] and not record["device"]["determinism_warn_only"]
+    assert (
+        record["device"]["type"] == ("cuda" if GPU else "cpu")
+        and record["device"]["torch"] == torch.__version__
+    )
+    assert (
+        record["device"]["deterministic_algorithms"]
+        and not record["device"]["determinism_warn_only"]
+    )
 
 
 def test_another_seed_gives_other_weights(recorded):
-    one, other = (manifest(recorded / name)["result"]["model_sha256"] for name in ("recorded", "other-seed"))
+    one, other = (
+        manifest(recorded / name)["result"]["model_sha256"] for name in ("recorded", "other-seed")
+    )
     assert one != other
 
 
@@ -44,7 +57,8 @@ import numpy as np, torch
 from config import Config
 from train import make_loader
 
-class Draws(torch.utils.data.Dataset):  # each item also draws from random and numpy inside its worker
+# Each item also draws from random and numpy inside its worker.
+class Draws(torch.utils.data.Dataset):
     def __len__(self):
         return 40
     def __getitem__(self, index):
@@ -52,7 +66,10 @@ class Draws(torch.utils.data.Dataset):  # each item also draws from random and n
 
 if __name__ == "__main__":
     loaders = [make_loader(Draws(), Config(seed=3, batch_size=8, num_workers=n)) for n in (2, 2, 0)]
-    epochs = [[[[value.tolist() for value in batch] for batch in loader] for _ in range(2)] for loader in loaders]
+    def batches(loader) -> list:
+        return [[value.tolist() for value in batch] for batch in loader]
+
+    epochs = [[batches(loader) for _ in range(2)] for loader in loaders]
     print(json.dumps(epochs))
 """
 
@@ -61,7 +78,9 @@ def test_batches_repeat_and_worker_processes_do_not_change_them():
     (first, second, without_workers) = json.loads(run_python(BATCHES))
     assert first == second
     order = [index for batch in first[0] for index in batch[0]]
-    assert [index for batch in without_workers[0] for index in batch[0]] == order  # so the weights are the same
+    assert [
+        index for batch in without_workers[0] for index in batch[0]
+    ] == order  # so the weights are the same
     assert sorted(order) == list(range(40)) and order != list(range(40))
     assert [index for batch in first[1] for index in batch[0]] != order  # each epoch reshuffles
     draws = [value for batch in first[0] for value in batch[1] + batch[2]]
@@ -86,7 +105,10 @@ def test_bad_settings_are_refused_with_what_is_wrong(settings, message):
 
 @pytest.mark.skipif(GPU, reason="this machine has a GPU")
 def test_cuda_without_a_gpu_is_refused_with_what_to_do():
-    with pytest.raises(ConfigError, match="DEVICE=cuda, but torch sees no GPU here; use DEVICE=cpu, or run with `make"):
+    with pytest.raises(
+        ConfigError,
+        match="DEVICE=cuda, but torch sees no GPU here; use DEVICE=cpu, or run with `make",
+    ):
         choose_device("cuda")
 
 
