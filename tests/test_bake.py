@@ -63,6 +63,7 @@ DEFAULT_FILES = {
     "results.py",
     "requirements.in",
     "requirements.txt",
+    "runs.py",
     "scripts/base-image.sh",
     "scripts/build-image.sh",
     "scripts/docker.sh",
@@ -76,6 +77,7 @@ DEFAULT_FILES = {
     "tests/test_reproducibility.py",
     "tests/test_tracking.py",
     "tests/test_train.py",
+    "trackio_dir.py",
     "train.py",
     "verify.py",
 }

@@ -37,14 +37,38 @@ def wide_lines(project: Path) -> list[str]:
     ]
 
 
+def wide_python(project: Path) -> list[str]:
+    """Every Python line over 100 characters, tests and options' files included."""
+    return [
+        f"{path.relative_to(project)}:{number}"
+        for path in sorted(project.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if len(line) > WIDEST
+    ]
+
+
+def walruses(project: Path) -> list[str]:
+    """Every Python line that assigns inside an expression: one idea per line."""
+    return [
+        f"{path.relative_to(project)}:{number}"
+        for path in sorted(project.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if ":=" in line
+    ]
+
+
 @pytest.mark.parametrize("lab", ["no", "yes"])
 @pytest.mark.parametrize("framework", ["scikit-learn", "pytorch"])
 def test_the_project_reads_easily(tmp_path, framework, lab):
-    project = bake(tmp_path, framework=framework, include_lab_tools=lab)
+    # With the lab tools come the other options too, so that every Python file is read.
+    options = {"include_classroom": lab, "include_notebooks": lab}
+    project = bake(tmp_path, framework=framework, include_lab_tools=lab, **options)
     counts = code_lines(project)
     python = {name: count for name, count in counts.items() if name.endswith(".py") and "/" not in name}
     assert python["train.py"] >= max(python.values()), python  # the file a student edits is the biggest
     assert wide_lines(project) == []
+    assert wide_python(project) == []
+    assert walruses(project) == []
     dockerfile = (project / "Dockerfile").read_text()
     assert dockerfile.count("uv pip sync --require-hashes") == 1  # one installer, uv, from the lock
     makefile = (project / "Makefile").read_text()
