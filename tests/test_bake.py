@@ -107,6 +107,7 @@ NOTEBOOK_FILES = {
     "scripts/verify_notebooks.py",
     "docs/notebooks.md",
 }
+TORCH_WORDS = re.compile(r"torch|cuda|\bdevice\b|DEVICE")
 NOTEBOOK_WORDS = re.compile(r"[Nn]otebook|[Jj]upyter|ipynb|ipykernel|nbclient|nbstripout")
 LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
 
@@ -196,6 +197,13 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
         json.loads((project / "notebooks" / "start.ipynb").read_text())
     if answers["framework"] == "scikit-learn":
         assert f'"{answers["default_model"]}"' in (project / "config.py").read_text()
+    # The code of one option never names another's keys: torch's device, the lab's tracking server.
+    python = {name: (project / name).read_text() for name in files if name.endswith(".py")}
+    for name, text in python.items():
+        if answers["framework"] == "scikit-learn":
+            assert not TORCH_WORDS.search(text), f"torch is mentioned in {name}"
+        if answers["include_lab_tools"] == "no":
+            assert "TRACKIO_SERVER" not in text, f"the tracking server is mentioned in {name}"
     assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()
 
 
