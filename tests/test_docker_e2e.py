@@ -140,9 +140,11 @@ def test_code_edit_needs_no_rebuild_and_takes_effect(project):
 
 
 def test_training_twice_gives_the_same_results_on_the_host(project):
-    for _ in range(2):
-        project.make("train")
+    printed = [project.make("train").stdout for _ in range(2)]
     first, second = project.runs()[-2:]
+    # The run names what works from the project folder: its outputs, and the dashboard's command.
+    assert f"Outputs in outputs/{second.name}/, fingerprint " in printed[1]
+    assert "trackio show" not in printed[1] and printed[1].count("make dashboard") == 1
     for name in ("metrics.json", "predictions.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     results = [json.loads((run / "manifest.json").read_text())["result"] for run in (first, second)]
