@@ -31,9 +31,9 @@ def fresh_runs(settings: dict, scratch: Path, names: list[str]) -> list[dict]:
     returns their manifests."""
     processes = {}
     # Checks are not experiments: keep them off the dashboard, and off any tracking server.
-    tracked = {key: value for key, value in os.environ.items() if not key.startswith("TRACKIO_")}
+    untracked = {key: value for key, value in os.environ.items() if not key.startswith("TRACKIO_")}
     for name in names:
-        env = {**tracked, **settings, "RUN_NAME": name, "OUTPUT_DIR": str(scratch / "outputs")}
+        env = {**untracked, **settings, "RUN_NAME": name, "OUTPUT_DIR": str(scratch / "outputs")}
         env["TRACKIO_DIR"] = str(scratch / name)
         command = [sys.executable, str(TRAIN)]
         processes[name] = Popen(command, env=env, stdout=DEVNULL, stderr=PIPE, text=True)

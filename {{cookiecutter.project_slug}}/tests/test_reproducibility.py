@@ -73,6 +73,20 @@ def test_another_result_fails_and_another_machine_is_drift(recorded, capsys):
     assert "FAILED: run x did not reproduce" in capsys.readouterr().err
 
 
+def test_every_fact_that_the_manifest_records_is_compared(recorded, capsys):
+    """A fact that verify.py does not name, as another framework's or option's might be."""
+    record = manifest(recorded / "recorded") | {"accelerator": {"name": "a"}}
+    other = json.loads(json.dumps(record)) | {"accelerator": {"name": "b"}}
+    other["result"]["model_sha256"] = "0" * 64
+    assert drift(record, other) == ["  accelerator name: a -> b"]
+    assert compare(record, other, recorded / "recorded", recorded / "recorded", "run x") == 0
+    assert "same predictions, different weights" in capsys.readouterr().out
+    other["accelerator"] = record["accelerator"]
+    other["image"] = {**record["image"], "id": "sha256:other"}  # the image alone moves no weight
+    assert compare(record, other, recorded / "recorded", recorded / "recorded", "run x") == 1
+    assert "a random draw is not seeded" in capsys.readouterr().err
+
+
 def test_reproduce_of_an_unknown_run_lists_the_runs(recorded):
     result = run_script(recorded.parent, "verify.py", "--run", "no-such-run")
     assert result.returncode == 1
