@@ -72,17 +72,17 @@ class Project:
 
 
 def confinement(container: str) -> dict | None:
-    """What docker inspect says of a live container's confinement, in HARDENED's keys; None once it is gone."""
+    """A live container's confinement, as docker inspect says it, in HARDENED's keys; None: gone."""
     inspect = subprocess.run([DOCKER, "inspect", container], capture_output=True, text=True)
     if inspect.returncode != 0:
         return None
     [details] = json.loads(inspect.stdout)
-    host = {key: details["HostConfig"][key] for key in HARDENED if key != "User"}
+    host = {key: details["HostConfig"].get(key) for key in HARDENED if key != "User"}
     return host | {"User": details["Config"]["User"]}
 
 
 def training_confinement(project: Path) -> dict:
-    """The confinement of a container that runs train.py in project; the next one if it ended meanwhile."""
+    """The confinement of a container that runs train.py in project (the next, if one ended)."""
     found = None
     while found is None:
         found = confinement(training_container(project))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import fields
@@ -48,6 +49,8 @@ SBATCH = """\
 RUNTIME=${{RUNTIME:-{runtime}}}
 task=$SLURM_ARRAY_TASK_ID
 settings={sweep_dir}/tasks/$task.env
+# What sends the points that a tracking server did not take, for a run's last line to name.
+SYNC_COMMAND={sync_command}
 
 # How a task's container runs, and why: confined as make train's is.
 run=(--rm)  # gone when it ends: a task keeps only what it writes to the project
@@ -60,6 +63,7 @@ run+=(--pids-limit=1024)  # a runaway loop of processes cannot take the node
 run+=(-v "$PWD:/app" -w /app)  # the project, on the file system that the nodes share
 run+=(--env-file "$settings")  # the task's settings
 run+=(-e TRACKIO_SERVER_URL -e TRACKIO_WRITE_TOKEN)  # where the runs go, and the key
+run+=(-e SYNC_COMMAND="$SYNC_COMMAND")  # what sends the points that the server did not take
 run+=(${{NETWORK:+--network "$NETWORK"}})  # the tracking server's network, if named
 
 case $RUNTIME in
@@ -72,6 +76,7 @@ apptainer)
   # It pulls from a registry: `make push` first, so that the digest names the exact image.
   export APPTAINERENV_TRACKIO_SERVER_URL=${{TRACKIO_SERVER_URL:-}}
   export APPTAINERENV_TRACKIO_WRITE_TOKEN=${{TRACKIO_WRITE_TOKEN:-}}
+  export APPTAINERENV_SYNC_COMMAND=$SYNC_COMMAND
   apptainer exec --cleanenv --env-file "$settings" --bind "$PWD:/app" --pwd /app \\
     docker://{image} python train.py
   ;;
@@ -112,7 +117,7 @@ def task_settings(sweep_dir: Path, index: int, settings: dict) -> dict:
     store = f"/app/{sweep_dir}/trackio/{index}"
     task = {**settings, "RUN_NAME": f"{sweep_dir.name}-{index}", "TRACKIO_DIR": store}
     task.setdefault("GROUP", sweep_dir.name)  # the sweep's runs fold together on the dashboard
-    for name in (*RUN_FACTS, "SYNC_COMMAND"):
+    for name in RUN_FACTS:
         task[name] = os.environ.get(name, "")
     return task
 
@@ -143,6 +148,7 @@ def plan(sweep_dir: Path, image: str, project_dir: str, runtime: str, names: lis
         project_dir=project_dir,
         sweep_dir=sweep_dir,
         runtime=runtime,
+        sync_command=shlex.quote(os.environ.get("SYNC_COMMAND", "")),
         # Pushed images are named by digest, so that every node runs the same bytes, pulling
         # them if need be.
         image=digest or image,
