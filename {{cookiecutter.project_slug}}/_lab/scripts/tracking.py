@@ -86,8 +86,8 @@ def sync_every_store(project: str) -> None:
         print("Nothing to send: no run has logged here yet.")
     for store in stores:
         env = os.environ | {"TRACKIO_DIR": str(store)}
-        sent = subprocess.run([sys.executable, __file__, "sync-store", project], env=env)
-        if sent.returncode != 0:
+        synced = subprocess.run([sys.executable, __file__, "sync-store", project], env=env)
+        if synced.returncode != 0:
             sys.exit(1)  # the store's own line said why; what did not arrive still waits
 
 
@@ -110,8 +110,13 @@ def sync(project: str) -> None:
                 client.predict(api_name="/bulk_alert", alerts=alerts, hf_token=None)
             SQLiteStorage.clear_pending_logs(project, points["ids"])
         if files:
-            send = {"predict": client.predict, "hf_token": None, "warn_missing": gone}
-            replay_pending_uploads(files, project, **send)
+            replay_pending_uploads(
+                files,
+                project,
+                predict=client.predict,
+                hf_token=None,
+                warn_missing=gone,
+            )
     except (httpx.HTTPError, ConnectionError, RuntimeError) as error:
         waits = "what did not arrive still waits: run it again"
         sys.exit(f"error: the sync to {url} stopped ({error}); {waits}")
