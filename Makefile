@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-tracking bench-class
+.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-lock bench-tracking bench-class
 .PHONY: clean
 
 help: ## list the targets
@@ -52,6 +52,9 @@ bench-waits: venv docker ## the student's waits (make train, verify, test), now 
 
 bench-class: venv docker ## course/reproduce_class.py on 20 student repos, one at a time and side by side, into benchmarks/CLASS.md
 	$(VENV)/bin/python benchmarks/class_reproduce.py $(BENCH_FLAGS)
+
+bench-lock: venv docker ## cold build, requirements rebuild, relock and no-op make image, now and at an earlier commit, into benchmarks/LOCK.md
+	$(VENV)/bin/python benchmarks/lock.py $(BENCH_FLAGS)
 
 bench-tracking: venv docker ## 10, 50 and 200 clients writing at once to the lab tools' TrackIO server, into benchmarks/TRACKING_LOAD.md
 	$(VENV)/bin/python benchmarks/tracking_load.py $(BENCH_FLAGS)

@@ -109,7 +109,22 @@ NOTEBOOK_FILES = {
 }
 TORCH_WORDS = re.compile(r"torch|cuda|\bdevice\b|DEVICE")
 NOTEBOOK_WORDS = re.compile(r"[Nn]otebook|[Jj]upyter|ipynb|ipykernel|nbclient|nbstripout")
-LAB_WORDS = re.compile(r"lab\.mk|docs/lab\.md|REGISTRY|make push|make pull|tracking-server|[Ss]weep|Slurm")
+# What a default bake must never name: the lab's files and words, each target of lab.mk as a
+# user types it, and each setting that lab.mk adds.
+LAB_MK = (REPO / "{{cookiecutter.project_slug}}" / "_lab" / "lab.mk").read_text()
+LAB_TARGETS = re.findall(r"^([a-z][a-z-]*):", LAB_MK, flags=re.MULTILINE)
+LAB_SETTINGS = re.findall(r"^([A-Z_]+) [?]=", LAB_MK, flags=re.MULTILINE)
+LAB_WORDS = re.compile(
+    "|".join(
+        [
+            r"lab\.mk|docs/lab\.md|REGISTRY|tracking-server|[Ss]weep|Slurm|sbatch",
+            r"[Aa]pptainer|[Pp]odman|TRACKIO_WRITE_TOKEN",
+            *(rf"make {target}\b" for target in LAB_TARGETS),
+            *(rf"\b{target}\b" for target in LAB_TARGETS if "-" in target),
+            *(rf"\b{name}=" for name in LAB_SETTINGS),
+        ]
+    )
+)
 
 
 def project_files(project: Path) -> set[str]:

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, bake, free_port
+from conftest import DOCKER, bake, free_port, training_container
 from test_arm64 import ARM64_BASE, arm64_missing, image_here
 
 pytestmark = pytest.mark.docker
@@ -23,6 +23,15 @@ REGISTRY = f"{REGISTRY_ADDRESS}/repro-test-{os.getpid()}"
 FAST = "N_ESTIMATORS=10"
 LOCAL_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 CURVE_STEPS = set(range(1, 6))
+# How every container that the project starts is confined, as docker inspect reports it.
+HARDENED = {
+    "CapDrop": ["ALL"],
+    "SecurityOpt": ["no-new-privileges"],
+    "ReadonlyRootfs": True,
+    "Tmpfs": {"/tmp": ""},
+    "PidsLimit": 1024,
+    "User": f"{os.getuid()}:{os.getgid()}",
+}
 
 
 class Project:
@@ -60,6 +69,24 @@ class Project:
         return subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"], cwd=self.path, capture_output=True, text=True, check=True
         ).stdout.strip()
+
+
+def confinement(container: str) -> dict | None:
+    """A live container's confinement, as docker inspect says it, in HARDENED's keys; None: gone."""
+    inspect = subprocess.run([DOCKER, "inspect", container], capture_output=True, text=True)
+    if inspect.returncode != 0:
+        return None
+    [details] = json.loads(inspect.stdout)
+    host = {key: details["HostConfig"].get(key) for key in HARDENED if key != "User"}
+    return host | {"User": details["Config"]["User"]}
+
+
+def training_confinement(project: Path) -> dict:
+    """The confinement of a container that runs train.py in project (the next, if one ended)."""
+    found = None
+    while found is None:
+        found = confinement(training_container(project))
+    return found
 
 
 def built(result: subprocess.CompletedProcess) -> bool:
@@ -279,6 +306,7 @@ def test_tracking_server_is_on_localhost_only_and_keeps_its_token_private(projec
     assert tracking_server["token"] not in arguments
     ignored = subprocess.run(["git", "check-ignore", "-q", str(token_file)], cwd=project.path)
     assert ignored.returncode == 0
+    assert confinement(f"{PROJECT}-tracking") == HARDENED
 
 
 def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_server):
@@ -401,6 +429,7 @@ def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, s
     assert "#SBATCH --array=0-2" in (sweep_dir / "sweep.sbatch").read_text()
     job_id = (sweep_dir / "job-id").read_text().strip()
     assert job_id.isdigit()
+    assert training_confinement(project.path) == HARDENED  # a task's container, as make train's
 
     report = finished_sweep(project, "seeds")
     assert report.strip() == f"Sweep seeds (Slurm job {job_id}): 3 tasks: 3 done"

@@ -20,7 +20,6 @@ SERVER_SETTINGS = [f"NETWORK={NETWORK}", f"TRACKIO_SERVER_URL=http://{NETWORK}:7
 # Training long enough (about 2 s a step) that the server can be taken away between two steps.
 SLOW = ("N_ESTIMATORS=1000", "CURVE=rows", "JOBS=1")  # five fits on more and more rows, on one core
 DOWN_SECONDS = 35  # longer than the 30 s that TrackIO waits at the end of a run
-SYNC_HINT = "make sync-runs sends them"
 
 spec = importlib.util.spec_from_file_location("tracking_load", REPO / "benchmarks" / "tracking_load.py")
 tracking_load = importlib.util.module_from_spec(spec)
@@ -107,7 +106,8 @@ def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sen
     assert train.returncode != 0
     [error] = [line for line in stderr.splitlines() if line.startswith("error:")]
     pending = int(error.split()[1])
-    assert error == f"error: {pending} points did not reach the tracking server: {SYNC_HINT}"
+    kept = f"they wait in {kept_in}/; make sync-runs sends them"
+    assert error == f"error: {pending} points did not reach the tracking server: {kept}"
     assert pending >= 1 and "Traceback" not in stderr
     assert (project.path / "outputs" / run / "manifest.json").exists()  # the run's own results are whole
 

@@ -39,9 +39,18 @@ def mark_killed(project: str, names: list[str]) -> None:
 
 
 def check_sent(project: str) -> None:
-    """Points that a tracking server did not take wait in the local store, and TrackIO only warns: fail, and say so."""
-    if pending := trackio.SQLiteStorage.get_pending_logs(project):
-        sys.exit(f"error: {len(pending['ids'])} points did not reach the tracking server: make sync-runs sends them")
+    """TrackIO keeps the points that a tracking server (TRACKIO_SERVER_URL) did not take in the
+    run's store, and only warns: fail, and say where they wait, and what sends them, where the
+    environment names it in SYNC_COMMAND."""
+    pending = trackio.SQLiteStorage.get_pending_logs(project)
+    if not pending:
+        return
+    store = os.path.relpath(trackio.SQLiteStorage.get_project_db_path(project).parent)
+    kept = f"they wait in {store}/"
+    sender = os.environ.get("SYNC_COMMAND")
+    if sender:
+        kept += f"; {sender} sends them"
+    sys.exit(f"error: {len(pending['ids'])} points did not reach the tracking server: {kept}")
 
 
 if __name__ == "__main__":  # `make dashboard` checks the store before the dashboard opens it

@@ -11,6 +11,7 @@ SBATCH_FLAGS ?=## more flags for sbatch, e.g. --partition=gpu --time=1:00:00
 # make's command line stays in your shell's history.
 DOCKER_RUN += $(if $(NETWORK),--network $(NETWORK))# the tracking server's network, if named
 DOCKER_RUN += -e TRACKIO_SERVER_URL -e TRACKIO_WRITE_TOKEN# where the runs go, and the key
+DOCKER_RUN += -e SYNC_COMMAND="make sync-runs"# what sends the points that a server did not take
 NO_TOKEN = a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=...
 NO_SERVER = name the server, as for make train: TRACKIO_SERVER_URL=... TRACKIO_WRITE_TOKEN=...
 NO_SBATCH = make sweep submits to Slurm, and sbatch is not here: run it on the cluster's login node

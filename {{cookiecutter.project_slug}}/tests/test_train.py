@@ -40,11 +40,10 @@ def test_every_model_learns_every_task(model_type, task):
 
 
 def test_the_curve_grows_the_forest_and_doubles_the_rows_of_other_models():
-    forest = {"model_type": "random_forest"}  # whatever the project's default model
-    grown = {step: (20 * step, 900) for step in range(1, 6)}
-    assert curve_steps(Config(**forest, n_estimators=100), 900) == grown
-    few = {3: (1, 900), 4: (2, 900), 5: (3, 900)}
-    assert curve_steps(Config(**forest, n_estimators=3), 900) == few
+    grown = Config(model_type="random_forest")  # whatever the project's default model
+    assert curve_steps(grown, 900) == {step: (20 * step, 900) for step in range(1, 6)}
+    few_trees = Config(model_type="random_forest", n_estimators=3)
+    assert curve_steps(few_trees, 900) == {3: (1, 900), 4: (2, 900), 5: (3, 900)}
     doubling = {step: (None, 100 * 2 ** (step - 1)) for step in range(1, 6)}
     assert curve_steps(Config(model_type="svm"), 1600) == doubling
     assert curve_steps(Config(curve="rows"), 1000) == {s: (None, 200 * s) for s in range(1, 6)}
