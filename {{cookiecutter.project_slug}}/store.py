@@ -1,5 +1,6 @@
-"""The health of the TrackIO store, where TrackIO itself would only warn: a store that it cannot read, a run
-that was killed, points that never reached a tracking server. Each stops the run, or marks it, in one line."""
+"""The health of the TrackIO store, where TrackIO itself would only warn:
+a store that it cannot read, a run that was killed, points that never reached a tracking server.
+Each stops the run, or marks it, in one line."""
 
 import contextlib
 import os
@@ -12,20 +13,23 @@ from trackio.sqlite_storage import SCHEMA_VERSION
 
 
 def check(project: str) -> None:
-    """Stop, in one line, before TrackIO opens a store that it cannot read, and so might change: a damaged
-    file, or one from a newer TrackIO (its schema version is SQLite's user_version)."""
+    """Stop, in one line, before TrackIO opens a store that it cannot read, and so might change:
+    a damaged file, or one from a newer TrackIO (its schema version is SQLite's user_version)."""
     path = Path(os.path.relpath(trackio.SQLiteStorage.get_project_db_path(project)))
     if not path.exists():
         return
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as store:
+        read_only = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(read_only, uri=True)) as store:
             version = store.execute("PRAGMA user_version").fetchone()[0]
             problem = store.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as error:
-        version, problem = 0, str(error)
+        version = 0
+        problem = str(error)
     aside = f"move the store aside, and a new one starts: mv {path.parent} {path.parent}.old"
     if version > SCHEMA_VERSION:
-        sys.exit(f"error: a newer TrackIO wrote {path} (schema {version}): upgrade trackio, or {aside}")
+        newer = f"a newer TrackIO wrote {path} (schema {version})"
+        sys.exit(f"error: {newer}: upgrade trackio, or {aside}")
     if problem != "ok":
         sys.exit(f"error: TrackIO cannot read {path} ({problem}): {aside}")
 
@@ -33,13 +37,17 @@ def check(project: str) -> None:
 def mark_killed(project: str, names: list[str]) -> None:
     """TrackIO keeps no run status: an alert tells how each run that was killed ended."""
     for name in names:
-        if record := trackio.SQLiteStorage.get_latest_run_record_by_name(project, name):
-            text = ["its process was killed (docker kill, or out of memory) before the run could end"]
-            trackio.SQLiteStorage.bulk_alert(project, name, ["Killed"], text, ["error"], [None], run_id=record["id"])
+        record = trackio.SQLiteStorage.get_latest_run_record_by_name(project, name)
+        if not record:
+            continue
+        text = ["its process was killed (docker kill, or out of memory) before the run could end"]
+        trackio.SQLiteStorage.bulk_alert(
+            project, name, ["Killed"], text, ["error"], [None], run_id=record["id"]
+        )
 
 
 def check_sent(project: str) -> None:
-    """TrackIO keeps the points that a tracking server (TRACKIO_SERVER_URL) did not take in the
+    """TrackIO keeps the points that a tracking server did not take in the
     run's store, and only warns: fail, and say where they wait, and what sends them, where the
     environment names it in SYNC_COMMAND."""
     pending = trackio.SQLiteStorage.get_pending_logs(project)
