@@ -36,6 +36,8 @@ def pytorch_make(tmp_path) -> FakeDockerProject:
     return fake_project(tmp_path, framework="pytorch")
 
 
+# Pins, docs and the words a bake may hold are text: reading them is their test. What the code does is
+# tested by running it (the project's own tests, with torch, below).
 def test_both_frameworks_pin_the_same_shared_packages():
     scikit_learn = pins(TEMPLATE / "requirements.in")
     assert pins(TEMPLATE / "_pytorch" / "requirements.in") == scikit_learn | {TORCH_PIN}
