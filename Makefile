@@ -31,8 +31,8 @@ lock-dev: venv ## lock requirements-dev.in into requirements-dev.txt, with hashe
 test: venv ## every test; the Docker ones need an engine (see `make docker`)
 	$(VENV)/bin/python -m pytest
 
-test-fast: venv ## the tests that need no engine: bakes, hooks, the Makefile's decisions, budgets
-	$(VENV)/bin/python -m pytest -m "not docker"
+test-fast: venv ## in minutes, the tests that need no engine and train little: bakes, hooks, make's decisions
+	$(VENV)/bin/python -m pytest -m "not docker and not slow"
 
 lint: venv ## ruff on the repo and its hooks; generated projects are linted by the tests
 	ruff check .
