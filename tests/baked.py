@@ -1,4 +1,4 @@
-"""A baked project, driven through its Makefile as a user would: the one helper of the template's tests.
+"""A baked project, driven through its Makefile as a user would: the template tests' one helper.
 
 `Project` runs make with settings and environment variables, git, docker, and edits with ordered
 times, as its own user; `FakeDockerProject` runs the same make against a fake `docker` that records
@@ -42,7 +42,7 @@ def order_times(project: Path, edited: str) -> None:
 
 
 def built(result: subprocess.CompletedProcess) -> bool:
-    """Whether make ran `docker build`: its recipe announces it, and BuildKit's progress shows it ran."""
+    """Whether make ran `docker build`: its recipe says so, and BuildKit's progress shows it."""
     announced = re.search(r"^Building \S+:", result.stdout, re.M) is not None
     return announced and "load build definition" in result.stderr
 
@@ -51,10 +51,16 @@ class Project:
     """A baked project, driven through its Makefile as a user would.
 
     make checks that it succeeded unless told `check=False`, or unless the project was made with
-    `checked=False`; `merged=True` gives make's output and errors in one text, as a terminal shows them.
+    `checked=False`; `merged=True` gives make's output and errors in one text, as a terminal does.
     """
 
-    def __init__(self, path: Path, user: int | None = None, checked: bool = True, merged: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        user: int | None = None,
+        checked: bool = True,
+        merged: bool = False,
+    ):
         self.path = path
         self.user = user
         self.checked = checked
@@ -62,8 +68,11 @@ class Project:
         self.env = {**os.environ, "DOCKER": DOCKER}
 
     def make(self, *args: str, check: bool | None = None, timeout: int = 900, **env: str):
-        """make with these arguments (settings such as SEED=7 among them), and these environment variables."""
-        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT if self.merged else subprocess.PIPE}
+        """make with these arguments (settings such as SEED=7) and these environment variables."""
+        streams = {
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.STDOUT if self.merged else subprocess.PIPE,
+        }
         result = subprocess.run(
             [*self.as_user(), "make", *args],
             cwd=self.path,
@@ -161,8 +170,8 @@ esac
 
 
 class FakeDockerProject(Project):
-    """A baked project whose make talks to a fake `docker` that records each call: the Makefile's decisions,
-    without an engine. make is not checked: the tests read its exit status."""
+    """A baked project whose make talks to a fake `docker` that records each call: the Makefile's
+    decisions, without an engine. make is not checked: the tests read its exit status."""
 
     def __init__(self, path: Path, fake_bin: Path):
         super().__init__(path, checked=False)
