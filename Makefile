@@ -9,7 +9,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER ?= $(firstword $(wildcard /usr/bin/docker) docker)
 DEMO_DIR := build/demo
 
-.PHONY: help venv lock-dev test lint docker demo bench bench-waits bench-lock bench-tracking bench-class
+.PHONY: help venv lock-dev test test-fast lint docker demo bench bench-waits bench-lock
+.PHONY: bench-tracking bench-class
 .PHONY: clean
 
 help: ## list the targets
@@ -30,6 +31,9 @@ lock-dev: venv ## lock requirements-dev.in into requirements-dev.txt, with hashe
 
 test: venv ## every test; the Docker ones need an engine (see `make docker`)
 	$(VENV)/bin/python -m pytest
+
+test-fast: venv ## in minutes, the tests that need no engine and train little: bakes, hooks, make's decisions
+	$(VENV)/bin/python -m pytest -m "not docker and not slow"
 
 lint: venv ## ruff on the repo and its hooks; generated projects are linted by the tests
 	ruff check .

@@ -3,13 +3,13 @@ the results that docs/reproducibility.md reports, and what `make reproduce` says
 
 import contextlib
 import json
-import os
 import platform
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from baked import Project
 from conftest import DOCKER, bake
 
 pytestmark = pytest.mark.docker
@@ -47,15 +47,6 @@ def arm64_missing() -> str | None:
     return None
 
 
-def make(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["make", *args], cwd=path, env={**os.environ, "DOCKER": DOCKER}, capture_output=True, text=True, timeout=900
-    )
-    if check:
-        assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
 def documented_results(project: Path) -> dict[str, tuple[bool, bool]]:
     """docs/reproducibility.md's table: for each model, whether arm64 gave amd64's fingerprint and model hash."""
     rows = re.findall(
@@ -70,20 +61,20 @@ def documented_results(project: Path) -> dict[str, tuple[bool, bool]]:
 def project(tmp_path_factory):
     if reason := arm64_missing():
         pytest.skip(reason)
-    path = bake(tmp_path_factory.mktemp("arm64"), project_name="Repro Arm", init_git="yes")
-    make(path, "image")
-    make(path, "image", *ARM64)
-    yield path
-    make(path, "clean", check=False)
+    project = Project(bake(tmp_path_factory.mktemp("arm64"), project_name="Repro Arm", init_git="yes"))
+    project.make("image")
+    project.make("image", *ARM64)
+    yield project
+    project.make("clean", check=False)
 
 
 @pytest.fixture(scope="module")
 def runs(project) -> dict[str, dict]:
     """Each model trained with the same settings on both architectures: run name -> manifest."""
     for model in MODELS:
-        make(project, "train", FAST, f"MODEL_TYPE={model}", f"RUN_NAME=amd64-{model}")
-        make(project, "train", *ARM64, FAST, f"MODEL_TYPE={model}", f"RUN_NAME=arm64-{model}")
-    manifests = project.glob("outputs/*/manifest.json")
+        project.make("train", FAST, f"MODEL_TYPE={model}", f"RUN_NAME=amd64-{model}")
+        project.make("train", *ARM64, FAST, f"MODEL_TYPE={model}", f"RUN_NAME=arm64-{model}")
+    manifests = project.path.glob("outputs/*/manifest.json")
     return {path.parent.name: json.loads(path.read_text()) for path in manifests}
 
 
@@ -105,7 +96,7 @@ def test_the_arm64_image_is_built_for_arm64_and_runs_there(project, runs):
 
 
 def test_arm64_gives_amd64s_predictions_and_the_documented_model_hashes(project, runs):
-    documented = documented_results(project)
+    documented = documented_results(project.path)
     assert set(documented) == set(MODELS)
     for model in MODELS:
         amd64, arm64 = runs[f"amd64-{model}"]["result"], runs[f"arm64-{model}"]["result"]
@@ -115,8 +106,8 @@ def test_arm64_gives_amd64s_predictions_and_the_documented_model_hashes(project,
 
 
 def test_reproduce_on_arm64_reports_the_architecture_as_drift_not_a_failure(project, runs):
-    [model, *_] = [model for model, (_, same_model) in documented_results(project).items() if not same_model]
-    result = make(project, "reproduce", *ARM64, f"RUN=amd64-{model}")
+    [model, *_] = [model for model, (_, same_model) in documented_results(project.path).items() if not same_model]
+    result = project.make("reproduce", *ARM64, f"RUN=amd64-{model}")
     assert f"OK: run amd64-{model} reproduced: same predictions, different weights" in result.stdout
     assert "  machine: x86_64 -> aarch64" in result.stderr
     assert "FAILED" not in result.stdout + result.stderr

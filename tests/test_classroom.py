@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from baked import Project, git
 from conftest import DOCKER, bake, tool
-from test_course import git
-from test_docker_e2e import Project
 
 GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"

@@ -71,6 +71,7 @@ def test_the_corpus_is_large_and_varied():
     assert all((CORPUS / row["file"]).is_file() for row in EXPECTED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", EXPECTED, ids=[row["file"] for row in EXPECTED])
 def test_each_file_trains_with_its_task_or_says_why_not(results, row):
     run = results[row["file"]]

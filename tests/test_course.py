@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from baked import Project, git
 from conftest import DOCKER, REPO, bake
 
 pytestmark = pytest.mark.docker
@@ -19,19 +20,6 @@ FAST = "N_ESTIMATORS=10"
 RUNS = {"forest": ["MODEL_TYPE=random_forest", "SEED=42"], "svm-seed3": ["MODEL_TYPE=svm", "SEED=3", "GROUP=svms"]}
 
 
-def make(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DOCKER": DOCKER}
-    result = subprocess.run(["make", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=900)
-    if check:
-        assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
-def git(folder: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Student", "-c", "user.email=student@example.com"]
-    return subprocess.run(["git", *identity, *args], cwd=folder, capture_output=True, text=True, check=True).stdout
-
-
 def metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
@@ -39,30 +27,29 @@ def metrics(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
     """A student's project with two runs of different configs, made from a clean, committed tree."""
-    path = bake(tmp_path_factory.mktemp("student"), project_name="Repro Course", init_git="yes")
-    make(path, "image")
-    git(path, "add", "base-image.lock")
-    git(path, "commit", "--quiet", "-m", "Pin the base image")
+    student = Project(bake(tmp_path_factory.mktemp("student"), project_name="Repro Course", init_git="yes"))
+    student.make("image")
+    student.commit_base_pin()
     for name, settings in RUNS.items():
-        make(path, "train", FAST, *settings, f"RUN_NAME={name}")
-    yield path
-    make(path, "clean", check=False)
+        student.make("train", FAST, *settings, f"RUN_NAME={name}")
+    yield student
+    student.make("clean", check=False)
 
 
 def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(student):
-    result = make(student, "compare")
+    result = student.make("compare")
     lines = [line for line in result.stdout.splitlines() if line.startswith("|")]
     header = "| run | group | model_type | seed | test_accuracy | test_f1_macro | overfit_gap | train_accuracy |"
     assert lines[0] == header + " fingerprint | dirty |"  # N_ESTIMATORS, the same in both, is left out
-    by_score = sorted(RUNS, key=lambda run: -metrics(student / "outputs" / run)["test_accuracy"])
+    by_score = sorted(RUNS, key=lambda run: -metrics(student.path / "outputs" / run)["test_accuracy"])
     assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == by_score
     for line in lines[2:]:
         run = line.split(" | ")[0].removeprefix("| ")
-        record = json.loads((student / "outputs" / run / "manifest.json").read_text())
+        record = student.manifest(run)
         assert f"| {record['result']['metrics']['test_accuracy']:.4f} |" in line
         assert line.endswith(f"| {record['result']['fingerprint'][:12]} | no |")
-    assert (student / "outputs" / "compare.md").read_text() in result.stdout
-    with sqlite3.connect(f"file:{student}/.trackio/{PROJECT}.db?mode=ro", uri=True) as store:
+    assert (student.path / "outputs" / "compare.md").read_text() in result.stdout
+    with sqlite3.connect(f"file:{student.path}/.trackio/{PROJECT}.db?mode=ro", uri=True) as store:
         [report] = store.execute("SELECT metrics FROM metrics WHERE run_name = 'compare'").fetchall()
         models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
         groups = dict(store.execute("SELECT run_name, json_extract(config, '$._Group') FROM configs").fetchall())
@@ -73,19 +60,19 @@ def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(studen
 
 
 def test_a_run_from_a_dirty_tree_is_refused(student):
-    (student / "notes.txt").write_text("an uncommitted file makes the tree dirty\n")
+    (student.path / "notes.txt").write_text("an uncommitted file makes the tree dirty\n")
     try:
-        make(student, "train", FAST, "RUN_NAME=dirty")
-        result = make(student, "submit", "RUN=dirty", check=False)
+        student.make("train", FAST, "RUN_NAME=dirty")
+        result = student.make("submit", "RUN=dirty", check=False)
     finally:
-        (student / "notes.txt").unlink()
+        (student.path / "notes.txt").unlink()
     assert result.returncode != 0
     assert "error: run dirty was made from uncommitted changes: commit, train again" in result.stderr
-    assert "Traceback" not in result.stderr and not (student / "results" / "dirty").exists()
+    assert "Traceback" not in result.stderr and not (student.path / "results" / "dirty").exists()
 
 
 def test_submit_names_a_missing_run_in_one_line(student):
-    result = make(student, "submit", "RUN=no-such-run", check=False)
+    result = student.make("submit", "RUN=no-such-run", check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "error: no run 'no-such-run' in outputs/ to hand in: RUN= names one of" in result.stderr
 
@@ -93,25 +80,25 @@ def test_submit_names_a_missing_run_in_one_line(student):
 @pytest.fixture(scope="module")
 def handed_in(student, tmp_path_factory):
     """The student hands the forest run in and commits it; staff clone the repository afresh."""
-    result = make(student, "submit", "RUN=forest")
+    result = student.make("submit", "RUN=forest")
     assert "OK: run forest reproduced bit-identical" in result.stdout
     assert "Now commit it: git add results" in result.stdout
-    assert sorted(path.name for path in (student / "results" / "forest").iterdir()) == [
+    assert sorted(path.name for path in (student.path / "results" / "forest").iterdir()) == [
         "manifest.json",
         "metrics.json",
         "predictions.csv",
     ]
-    git(student, "add", "results")
-    git(student, "commit", "--quiet", "-m", "Hand in forest")
+    git(student.path, "add", "results")
+    git(student.path, "commit", "--quiet", "-m", "Hand in forest")
     clone = tmp_path_factory.mktemp("staff") / PROJECT
-    git(clone.parent, "clone", "--quiet", str(student), str(clone))
-    return clone
+    git(clone.parent, "clone", "--quiet", str(student.path), str(clone))
+    return Project(clone)
 
 
 def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
-    assert not (handed_in / "outputs").exists()  # git carries results/, never outputs/
-    make(handed_in, "image")
-    result = make(handed_in, "reproduce", "RUN=forest")
+    assert not (handed_in.path / "outputs").exists()  # git carries results/, never outputs/
+    handed_in.make("image")
+    result = handed_in.make("reproduce", "RUN=forest")
     assert "OK: run forest reproduced bit-identical" in result.stdout
     # HEAD is the hand-in commit, one after the run's: the same code, so a note rather than a warning.
     assert "note: HEAD is not" in result.stderr and "its code is the same" in result.stderr
@@ -120,7 +107,7 @@ def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
 
 @pytest.mark.parametrize("tampered", ["metrics.json", "manifest.json", "predictions.csv"])
 def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
-    path = handed_in / "results" / "forest" / tampered
+    path = handed_in.path / "results" / "forest" / tampered
     original = path.read_text()
     if tampered == "predictions.csv":
         header, first, *rest = original.splitlines()
@@ -132,7 +119,7 @@ def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
         scores["test_accuracy"] = round(scores["test_accuracy"] + 0.05, 4)
         path.write_text(json.dumps(record, indent=2))
     try:
-        result = make(handed_in, "reproduce", "RUN=forest", check=False)
+        result = handed_in.make("reproduce", "RUN=forest", check=False)
     finally:
         path.write_text(original)
     assert result.returncode != 0 and "FAILED: run forest did not reproduce:" in result.stderr
@@ -143,7 +130,7 @@ def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
 def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     """One student whose hand-in reproduces, one whose metric was raised after the run, one with none."""
     cheat = tmp_path / "cheat"
-    git(tmp_path, "clone", "--quiet", str(handed_in), str(cheat))
+    git(tmp_path, "clone", "--quiet", str(handed_in.path), str(cheat))
     scores = cheat / "results" / "forest" / "metrics.json"
     scores.write_text(json.dumps(metrics(scores.parent) | {"test_accuracy": 0.999}))
     git(cheat, "commit", "--quiet", "-am", "A better score")
@@ -151,7 +138,7 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     git(tmp_path, "init", "--quiet", str(empty))
     git(empty, "commit", "--quiet", "--allow-empty", "-m", "Nothing yet")
     roster = tmp_path / "roster.txt"
-    roster.write_text(f"# the class\nada {handed_in}\nbob {cheat}\n\ncyd {empty}\n")
+    roster.write_text(f"# the class\nada {handed_in.path}\nbob {cheat}\n\ncyd {empty}\n")
     summary, gradebook = tmp_path / "summary.md", tmp_path / "gradebook.csv"
     options = ["--out", str(summary), "--csv", str(gradebook), "--jobs", "3"]
     result = reproduce_class(roster, tmp_path / "work", *options)
@@ -179,7 +166,7 @@ def reproduce_class(roster: Path, work: Path, *options: str) -> subprocess.Compl
 
 def test_one_student_graded_in_gradescopes_format(handed_in, tmp_path):
     roster = tmp_path / "roster.txt"
-    roster.write_text(f"ada {handed_in}\n")
+    roster.write_text(f"ada {handed_in.path}\n")
     results = tmp_path / "results.json"
     options = ["--out", str(tmp_path / "s.md"), "--gradescope", str(results)]
     result = reproduce_class(roster, tmp_path / "work", *options)
@@ -190,8 +177,8 @@ def test_one_student_graded_in_gradescopes_format(handed_in, tmp_path):
     assert test["name"] == "run forest reproduces" and test["status"] == "passed"
     assert test["score"] == test["max_score"] == graded["score"] == 1
     assert test["output"].startswith("yes: run forest reproduced bit-identical")
-    accuracy = metrics(handed_in / "results" / "forest")["test_accuracy"]
+    accuracy = metrics(handed_in.path / "results" / "forest")["test_accuracy"]
     assert graded["leaderboard"] == [{"name": "test score", "value": accuracy, "order": "desc"}]
-    roster.write_text(f"ada {handed_in}\nbob {handed_in}\n")
+    roster.write_text(f"ada {handed_in.path}\nbob {handed_in.path}\n")
     refused = reproduce_class(roster, tmp_path / "work", "--gradescope", str(results))
     assert refused.returncode != 0 and "error: --gradescope grades one student" in refused.stderr

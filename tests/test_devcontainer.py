@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER, REPO, bake
-from test_docker_e2e import NON_ROOT_UID, free_port, post_json, socket_group_id, wait_for_http
+from baked import NON_ROOT_UID, Project, socket_group_id
+from conftest import DOCKER, REPO, bake, free_port
+from test_docker_e2e import post_json, wait_for_http
 
 pytestmark = pytest.mark.docker
 
@@ -29,7 +30,9 @@ def devcontainer_cli() -> Path:
     package = CLI_DIR / "node_modules" / "@devcontainers" / "cli" / "package.json"
     if package.exists() and json.loads(package.read_text())["version"] == CLI_VERSION:
         return cli
-    npm = shutil.which("npm") or pytest.fail("npm is not installed: apt-get install nodejs npm")
+    npm = shutil.which("npm")
+    if npm is None:  # outside CI only: there, a skip fails the run (conftest.py)
+        pytest.skip("npm is not installed, to install @devcontainers/cli: apt-get install nodejs npm")
     result = subprocess.run(
         [npm, "install", "--prefix", str(CLI_DIR), "--no-audit", "--no-fund", f"@devcontainers/cli@{CLI_VERSION}"],
         capture_output=True,
@@ -106,7 +109,7 @@ def opened(devcontainer_cli):
         images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", f"reference=vsc-{PROJECT}-*")
         if images:
             docker("image", "rm", *set(images))
-        subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
+        Project(project).make("clean", check=False)
         shutil.rmtree(home)
 
 

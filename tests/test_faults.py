@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import baked
 import pytest
 from conftest import DOCKER, bake, free_port, training_container, wait_for_step
 from trackio.sqlite_storage import SCHEMA_VERSION
@@ -29,23 +30,12 @@ INTERRUPTED = "error: the run was interrupted; nothing was saved"
 FULL = "error: the disk is full: free some space, then train again; nothing was saved"
 
 
-class Project:
-    """A baked project, driven through its Makefile as a user would."""
+class Project(baked.Project):
+    """A project whose make prints as a terminal shows it, output and errors in one text, and is not checked:
+    the tests read what a fault made it say."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.env = {**os.environ, "DOCKER": DOCKER}
-
-    def make(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-        """make, with its output and errors in one text, as a terminal shows them."""
-        command = ["make", *args]
-        options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
-        return subprocess.run(command, cwd=self.path, env=self.env, text=True, timeout=timeout, **options)
-
-    def start(self, *args: str) -> subprocess.Popen:
-        """make in its own process group, as a terminal's foreground job."""
-        options = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "start_new_session": True}
-        return subprocess.Popen(["make", *args], cwd=self.path, env=self.env, text=True, **options)
+        super().__init__(path, checked=False, merged=True)
 
     @property
     def store(self) -> Path:

@@ -12,9 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from baked import Project, git
 from conftest import DOCKER, bake
-from test_course import git
-from test_docker_e2e import Project
 
 pytestmark = pytest.mark.docker
 

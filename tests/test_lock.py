@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from baked import Project, built
 from conftest import bake
-from test_docker_e2e import Project, built
 
 pytestmark = pytest.mark.docker
 

@@ -3,76 +3,12 @@
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
+from baked import fake_project
 from conftest import bake
-from test_docker_e2e import order_times
 
-FAKE_DOCKER = """\
-#!/usr/bin/env bash
-# Records each call, and the images it built. `build` and `run --gpus` answer as FAKE_BUILD and
-# FAKE_GPU say; FAKE_INSPECT=1 deletes the images; the base image is here, for FAKE_BASE_PLATFORM,
-# with the image ID FAKE_BASE_ID and the registry digests FAKE_BASE_DIGESTS.
-echo "$*" >> "$FAKE_DOCKER_LOG"
-images="$FAKE_DOCKER_LOG.images"
-[[ -z "${FAKE_INSPECT:-}" ]] || rm -f "$images"
-case "$1 $2" in
-  "image inspect")
-    case "$*" in
-      *Architecture*)
-        echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111} ${FAKE_BASE_DIGESTS:-}"
-        exit 0 ;;
-      *.Size*) echo 123000000 ;;
-    esac
-    grep -qxF "${@: -1}" "$images" 2>/dev/null ;;
-  build*) echo "fake build progress" >&2
-    [[ -z "${FAKE_BUILD:-}" ]] || exit "$FAKE_BUILD"
-    [[ "$*" =~ --tag[[:space:]]([^[:space:]]+) ]] && echo "${BASH_REMATCH[1]}" >> "$images" ;;
-  "image ls") cat "$images" 2>/dev/null ;;
-  "image rm") rm -f "$images" ;;
-  run*) if [[ "$*" == *--gpus* && -z "${FAKE_GPU:-}" ]]; then
-      echo 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].' >&2
-      exit 125
-    fi ;;
-esac
-"""
 TAG = re.compile(r"--tag (my_project:([0-9a-f]{12})-linux-(amd64|arm64)) ")
-
-
-class Project:
-    def __init__(self, path: Path, fake_bin: Path):
-        self.path = path
-        self.log = fake_bin / "calls.log"
-        self.env = {**os.environ, "DOCKER": str(fake_bin / "docker"), "FAKE_DOCKER_LOG": str(self.log)}
-
-    def make(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        """make with these arguments (settings such as SEED=7 among them), and these environment variables."""
-        self.log.write_text("")
-        return subprocess.run(
-            ["make", *args], cwd=self.path, env={**self.env, **env}, capture_output=True, text=True, timeout=60
-        )
-
-    def calls(self, command: str = "") -> list[str]:
-        return [call for call in self.log.read_text().splitlines() if call.startswith(command)]
-
-    def builds(self) -> list[str]:
-        return self.calls("build")
-
-    def stamps(self) -> list[str]:
-        stamp_dir = self.path / ".make"
-        return sorted(path.name for path in stamp_dir.iterdir()) if stamp_dir.exists() else []
-
-    def touch(self, name: str) -> None:
-        order_times(self.path, name)
-
-
-def fake_project(tmp_path: Path, **answers: str) -> Project:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "docker").write_text(FAKE_DOCKER)
-    (fake_bin / "docker").chmod(0o755)
-    return Project(bake(tmp_path, **answers), fake_bin)
 
 
 @pytest.fixture

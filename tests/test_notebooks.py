@@ -16,9 +16,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from baked import NON_ROOT_UID, Project
 from conftest import DOCKER, REPO, bake, free_port
 from test_devcontainer import Developer, devcontainer_cli  # noqa: F401 (the fixture, by its name)
-from test_docker_e2e import NON_ROOT_UID, Project, chromium, wait_for_http
+from test_docker_e2e import chromium, wait_for_http
 
 pytestmark = pytest.mark.docker
 
@@ -68,15 +69,7 @@ def project():
 def lab(project):
     """`make notebook` running: (its base URL, its token, its container's name)."""
     port = free_port()
-    server = subprocess.Popen(
-        [*project._as_user(), "make", "notebook", f"PORT={port}"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    server = project.start("notebook", f"PORT={port}")
     container = f"{PROJECT}-notebook"
     try:
         for line in server.stdout:
@@ -232,5 +225,5 @@ def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
         images = subprocess.run(listed, capture_output=True, text=True).stdout.split()
         if images:
             subprocess.run([DOCKER, "image", "rm", "--force", *set(images)], capture_output=True)
-        subprocess.run(["make", "clean"], cwd=project, env={**os.environ, "DOCKER": DOCKER}, capture_output=True)
+        Project(project).make("clean", check=False)
         shutil.rmtree(home)

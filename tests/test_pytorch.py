@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from baked import FakeDockerProject, fake_project
 from conftest import REPO, bake, tool
 from test_bake import DEFAULT_FILES, project_files
-from test_makefile import Project, fake_project
 
 TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
 TORCH_PIN = "torch==2.13.0"
@@ -32,10 +32,12 @@ def pytorch_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def pytorch_make(tmp_path) -> Project:
+def pytorch_make(tmp_path) -> FakeDockerProject:
     return fake_project(tmp_path, framework="pytorch")
 
 
+# Pins, docs and the words a bake may hold are text: reading them is their test. What the code does is
+# tested by running it (the project's own tests, with torch, below).
 def test_both_frameworks_pin_the_same_shared_packages():
     scikit_learn = pins(TEMPLATE / "requirements.in")
     assert pins(TEMPLATE / "_pytorch" / "requirements.in") == scikit_learn | {TORCH_PIN}
@@ -102,8 +104,8 @@ def torch_python(tmp_path_factory) -> Path:
         capture_output=True,
         text=True,
     )
-    if result.returncode != 0:
-        pytest.fail(
+    if result.returncode != 0:  # outside CI only: there, a skip fails the run (conftest.py)
+        pytest.skip(
             f"cannot install a CPU build of {TORCH_PIN}: give pip its wheel (pip config find-links) or PyTorch's"
             f" CPU index (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)\n{result.stderr[-3000:]}"
         )

@@ -2,15 +2,14 @@
 
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
+from baked import Project
 from conftest import DOCKER, bake, free_port, training_container
 from test_arm64 import ARM64_BASE, arm64_missing, image_here
 
@@ -21,7 +20,6 @@ REGISTRY_ADDRESS = "127.0.0.1:5000"
 # A path of its own in the shared registry, so that runs of this suite never see each other's tags.
 REGISTRY = f"{REGISTRY_ADDRESS}/repro-test-{os.getpid()}"
 FAST = "N_ESTIMATORS=10"
-LOCAL_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 CURVE_STEPS = set(range(1, 6))
 # How every container that the project starts is confined, as docker inspect reports it.
 HARDENED = {
@@ -32,43 +30,6 @@ HARDENED = {
     "PidsLimit": 1024,
     "User": f"{os.getuid()}:{os.getgid()}",
 }
-
-
-class Project:
-    """A baked project, driven through its Makefile as a user would."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.env = {**os.environ, "DOCKER": DOCKER}
-
-    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            ["make", *args], cwd=self.path, env=self.env, capture_output=True, text=True, timeout=900
-        )
-        if check:
-            assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result
-
-    def start_make(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            ["make", *args], cwd=self.path, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-
-    def docker(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
-
-    def image(self) -> str:
-        """This machine's image: make keeps a stamp for each platform built."""
-        [stamp] = (self.path / ".make").glob(f"image-*-linux-{LOCAL_ARCH}")
-        return f"{PROJECT}:{stamp.name.removeprefix('image-')}"
-
-    def manifest(self, run: str) -> dict:
-        return json.loads((self.path / "outputs" / run / "manifest.json").read_text())
-
-    def commit(self) -> str:
-        return subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=self.path, capture_output=True, text=True, check=True
-        ).stdout.strip()
 
 
 def confinement(container: str) -> dict | None:
@@ -320,7 +281,8 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
     runs = {f"shared-seed{seed}": seed for seed in (1, 2)}
     started = time.monotonic()
     makes = [
-        project.start_make("train", *settings, FAST, f"SEED={seed}", f"RUN_NAME={run}") for run, seed in runs.items()
+        project.start("train", *settings, FAST, f"SEED={seed}", f"RUN_NAME={run}", stderr=subprocess.PIPE)
+        for run, seed in runs.items()
     ]
     for make in makes:
         stdout, stderr = make.communicate(timeout=900)

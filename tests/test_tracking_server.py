@@ -9,8 +9,9 @@ import subprocess
 import time
 
 import pytest
+from baked import Project
 from conftest import REPO, bake, free_port, training_container, wait_for_step
-from test_scale_out import CURVE_STEPS, Project, curve_steps
+from test_scale_out import CURVE_STEPS, curve_steps
 
 pytestmark = pytest.mark.docker
 
@@ -93,7 +94,7 @@ def test_a_run_that_outlives_the_server_fails_keeps_its_points_and_sync_runs_sen
     run = f"server-went-away-{kept_in.split('/')[0].strip('.')}"
     # OVERFIT_GAP=0: the run also raises an alert, which must arrive too.
     settings = [*SERVER_SETTINGS, *SLOW, "OVERFIT_GAP=0", f"RUN_NAME={run}", f"TRACKIO_DIR=/app/{kept_in}"]
-    train = project.start_make("train", *settings)
+    train = project.start("train", *settings, stderr=subprocess.PIPE)
     # Freeze the run while the server stops, so that it stops between two steps whatever this machine's speed.
     container = training_container(project.path)
     wait_for_step(server.store, run, 1, seconds=120)

@@ -4,6 +4,7 @@ before its long fit. Runs the baked project's train.py in this virtualenv, pinne
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from training import mixed_csv  # noqa: E402 (benchmarks/ is no package)
 
 PROJECT = "training_cores"
+# taskset pins train.py to cores (util-linux; outside CI a test without it skips, and in CI a skip fails).
+pytestmark = pytest.mark.skipif(
+    shutil.which("taskset") is None, reason="taskset is not installed: apt-get install util-linux"
+)
 
 
 def training(project: Path, tmp_path: Path, name: str, cores: str, **settings: str) -> dict:

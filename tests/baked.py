@@ -1,0 +1,206 @@
+"""A baked project, driven through its Makefile as a user would: the template tests' one helper.
+
+`Project` runs make with settings and environment variables, git, docker, and edits with ordered
+times, as its own user; `FakeDockerProject` runs the same make against a fake `docker` that records
+what it is asked to do, for the Makefile's decisions.
+"""
+
+import json
+import os
+import platform
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import DOCKER, bake
+
+NON_ROOT_UID = 4321
+LOCAL_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+IDENTITY = ["-c", "user.name=Student", "-c", "user.email=student@example.com"]
+
+
+def git(folder: Path, *args: str) -> str:
+    """git in folder, as a student whose name and e-mail are set; its output."""
+    command = ["git", *IDENTITY, *args]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True).stdout
+
+
+def socket_group_id() -> int:
+    return os.stat("/var/run/docker.sock").st_gid
+
+
+def order_times(project: Path, edited: str) -> None:
+    """Make the edit unmistakably the newest change on any file system's clock: the image's inputs
+    two seconds old, make's stamps one, the edited file now. (Dating the edit forward instead would
+    make a stamp written in the next seconds look older than it.)"""
+    now = time.time()
+    for path in [project / "Dockerfile", project / "requirements.txt", *project.glob(".make/*")]:
+        age = 1 if path.parent.name == ".make" else 2
+        os.utime(path, (now - age, now - age))
+    os.utime(project / edited, (now, now))
+
+
+def built(result: subprocess.CompletedProcess) -> bool:
+    """Whether make ran `docker build`: its recipe says so, and BuildKit's progress shows it."""
+    announced = re.search(r"^Building \S+:", result.stdout, re.M) is not None
+    return announced and "load build definition" in result.stderr
+
+
+class Project:
+    """A baked project, driven through its Makefile as a user would.
+
+    make checks that it succeeded unless told `check=False`, or unless the project was made with
+    `checked=False`; `merged=True` gives make's output and errors in one text, as a terminal does.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        user: int | None = None,
+        checked: bool = True,
+        merged: bool = False,
+    ):
+        self.path = path
+        self.user = user
+        self.checked = checked
+        self.merged = merged
+        self.env = {**os.environ, "DOCKER": DOCKER}
+
+    def make(self, *args: str, check: bool | None = None, timeout: int = 900, **env: str):
+        """make with these arguments (settings such as SEED=7) and these environment variables."""
+        streams = {
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.STDOUT if self.merged else subprocess.PIPE,
+        }
+        result = subprocess.run(
+            [*self.as_user(), "make", *args],
+            cwd=self.path,
+            env={**self.env, **env},
+            text=True,
+            timeout=timeout,
+            **streams,
+        )
+        if self.checked if check is None else check:
+            said = f"{result.stdout[-3000:]}\n{(result.stderr or '')[-3000:]}"
+            assert result.returncode == 0, f"make {' '.join(args)}:\n{said}"
+        return result
+
+    def start(self, *args: str, stderr: int | None = subprocess.STDOUT) -> subprocess.Popen:
+        """make in its own process group, as a terminal's foreground job; its output in stdout."""
+        return subprocess.Popen(
+            [*self.as_user(), "make", *args],
+            cwd=self.path,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+
+    def as_user(self) -> list[str]:
+        """The command prefix that runs as this project's user, in the docker group."""
+        if self.user is None:
+            return []
+        groups = f"--groups={socket_group_id()}"
+        return ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", groups, "--"]
+
+    def git(self, *args: str) -> str:
+        return git(self.path, *args)
+
+    def commit(self) -> str:
+        """HEAD's short hash, as make push tags the image."""
+        return self.git("rev-parse", "--short=12", "HEAD").strip()
+
+    def commit_base_pin(self) -> None:
+        """What a student does after the first `make image`: commit the base image's pin."""
+        self.git("add", "base-image.lock")
+        self.git("commit", "-qm", "Pin the base")
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+
+    def image(self) -> str:
+        """This machine's image: make keeps a stamp for each platform built."""
+        [stamp] = (self.path / ".make").glob(f"image-*-linux-{LOCAL_ARCH}")
+        return f"{self.path.name}:{stamp.name.removeprefix('image-')}"
+
+    def runs(self) -> list[Path]:
+        """The runs in outputs/, oldest first."""
+        folders = (path for path in (self.path / "outputs").iterdir() if path.name != "old-run")
+        return sorted(folders, key=os.path.getmtime)
+
+    def manifest(self, run: str) -> dict:
+        return json.loads((self.path / "outputs" / run / "manifest.json").read_text())
+
+    def edit(self, name: str, text: str) -> None:
+        """Write the file, and make it the newest change (see order_times)."""
+        (self.path / name).write_text(text)
+        order_times(self.path, name)
+
+
+FAKE_DOCKER = """\
+#!/usr/bin/env bash
+# Records each call, and the images it built. `build` and `run --gpus` answer as FAKE_BUILD and
+# FAKE_GPU say; FAKE_INSPECT=1 deletes the images; the base image is here, for FAKE_BASE_PLATFORM,
+# with the image ID FAKE_BASE_ID and the registry digests FAKE_BASE_DIGESTS.
+echo "$*" >> "$FAKE_DOCKER_LOG"
+images="$FAKE_DOCKER_LOG.images"
+[[ -z "${FAKE_INSPECT:-}" ]] || rm -f "$images"
+case "$1 $2" in
+  "image inspect")
+    case "$*" in
+      *Architecture*)
+        echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111} ${FAKE_BASE_DIGESTS:-}"
+        exit 0 ;;
+      *.Size*) echo 123000000 ;;
+    esac
+    grep -qxF "${@: -1}" "$images" 2>/dev/null ;;
+  build*) echo "fake build progress" >&2
+    [[ -z "${FAKE_BUILD:-}" ]] || exit "$FAKE_BUILD"
+    [[ "$*" =~ --tag[[:space:]]([^[:space:]]+) ]] && echo "${BASH_REMATCH[1]}" >> "$images" ;;
+  "image ls") cat "$images" 2>/dev/null ;;
+  "image rm") rm -f "$images" ;;
+  run*) if [[ "$*" == *--gpus* && -z "${FAKE_GPU:-}" ]]; then
+      echo 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].' >&2
+      exit 125
+    fi ;;
+esac
+"""
+
+
+class FakeDockerProject(Project):
+    """A baked project whose make talks to a fake `docker` that records each call: the Makefile's
+    decisions, without an engine. make is not checked: the tests read its exit status."""
+
+    def __init__(self, path: Path, fake_bin: Path):
+        super().__init__(path, checked=False)
+        self.log = fake_bin / "calls.log"
+        self.env |= {"DOCKER": str(fake_bin / "docker"), "FAKE_DOCKER_LOG": str(self.log)}
+
+    def make(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """make as Project.make does, after forgetting the calls of the last one."""
+        self.log.write_text("")
+        return super().make(*args, timeout=60, **env)
+
+    def calls(self, command: str = "") -> list[str]:
+        return [call for call in self.log.read_text().splitlines() if call.startswith(command)]
+
+    def builds(self) -> list[str]:
+        return self.calls("build")
+
+    def stamps(self) -> list[str]:
+        stamp_dir = self.path / ".make"
+        return sorted(path.name for path in stamp_dir.iterdir()) if stamp_dir.exists() else []
+
+    def touch(self, name: str) -> None:
+        order_times(self.path, name)
+
+
+def fake_project(tmp_path: Path, **answers: str) -> FakeDockerProject:
+    """A project baked with these answers into tmp_path, with the fake docker in tmp_path/bin."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "docker").write_text(FAKE_DOCKER)
+    (fake_bin / "docker").chmod(0o755)
+    return FakeDockerProject(bake(tmp_path, **answers), fake_bin)
