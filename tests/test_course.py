@@ -39,7 +39,8 @@ def student(tmp_path_factory):
 def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(student):
     result = student.make("compare")
     lines = [line for line in result.stdout.splitlines() if line.startswith("|")]
-    header = "| run | group | model_type | seed | test_accuracy | test_f1_macro | overfit_gap | train_accuracy |"
+    metrics_header = "test_accuracy | test_f1_macro | baseline_accuracy | baseline_f1_macro | overfit_gap"
+    header = f"| run | group | model_type | seed | {metrics_header} | train_accuracy |"
     assert lines[0] == header + " fingerprint | dirty |"  # N_ESTIMATORS, the same in both, is left out
     by_score = sorted(RUNS, key=lambda run: -metrics(student.path / "outputs" / run)["test_accuracy"])
     assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == by_score

@@ -31,6 +31,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
+from sklearn.utils import check_array
 
 import report
 from config import Config, ConfigError, load_config
@@ -149,7 +150,7 @@ def add_votes(forest, x, total, first: int):
     the sum that forest.predict makes in one thread, in the same order,
     so that the curve's last step gives its very answers."""
     answer = "predict_proba" if is_classifier(forest) else "predict"
-    x = np.asarray(x, dtype=np.float32)  # as forest.predict hands the rows to each tree
+    x = check_array(x, dtype=np.float32, accept_sparse="csr")  # as forest.predict hands them on
     for tree in forest.estimators_[first:]:
         total = total + getattr(tree, answer)(x)
     return total

@@ -7,9 +7,7 @@ import pytest
 from conftest import manifest, run_script, runs
 from test_tracking import trackio
 
-from config import Config
-from data import MAX_CATEGORIES, DataError, load_dataset, preprocessing
-from train import MODELS, build_model
+from data import DataError, load_dataset, preprocessing
 
 PENGUINS = (
     "species,island,bill_mm,sex\n"
@@ -170,25 +168,6 @@ def test_row_numbers_and_ids_are_dropped_but_a_year_is_kept(tmp_path):
     dataset = load_dataset(csv_file(tmp_path, ",user_id,year,x,label\n" + rows), "label")
     assert list(dataset.features) == ["year", "x"]
     assert list(dataset.facts["columns"].values()).count("identifier (dropped)") == 2
-
-
-def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):
-    days = pd.date_range("2020-01-01", periods=300, freq="D")
-    names = [f"n{i % 150}" for i in range(300)]
-    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "name": names})
-    frame["label"] = np.where(days.month < 7, "winter", "summer")
-    dataset = load_dataset(csv_file(tmp_path, frame.to_csv(index=False)), "label")
-    assert list(dataset.features)[:4] == ["day_year", "day_month", "day_weekday", "day_days"]
-    assert dataset.facts["columns"]["name"] == "wide text (capped)"
-    prepared = preprocessing().fit_transform(dataset.features)
-    assert prepared.shape == (300, 4 + MAX_CATEGORIES) and hasattr(prepared, "toarray")  # sparse
-    for model_type in MODELS:  # every model takes the sparse columns, for both tasks
-        build_model(Config(model_type=model_type, n_estimators=5), "classification").fit(
-            dataset.features, dataset.target
-        )
-        build_model(Config(model_type=model_type, n_estimators=5), "regression").fit(
-            dataset.features, dataset.features["day_days"]
-        )
 
 
 @pytest.mark.parametrize(

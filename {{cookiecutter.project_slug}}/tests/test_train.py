@@ -1,9 +1,11 @@
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import manifest, run_script
+from test_data import csv_file
 
 from config import Config, ConfigError, load_config
-from data import load_dataset
+from data import MAX_CATEGORIES, load_dataset, preprocessing
 from train import MAIN_METRIC, MODELS, add_votes, build_model, curve_steps, forest_answers, scores
 
 
@@ -98,3 +100,22 @@ def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(tmp_path, 
     result = run_script(tmp_path, "train.py", **settings)
     assert result.returncode != 0 and result.stderr.strip().splitlines() == [f"error: {message}"]
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "trackio").exists()
+
+
+def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):
+    days = pd.date_range("2020-01-01", periods=300, freq="D")
+    names = [f"n{i % 150}" for i in range(300)]
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "name": names})
+    frame["label"] = np.where(days.month < 7, "winter", "summer")
+    dataset = load_dataset(csv_file(tmp_path, frame.to_csv(index=False)), "label")
+    assert list(dataset.features)[:4] == ["day_year", "day_month", "day_weekday", "day_days"]
+    assert dataset.facts["columns"]["name"] == "wide text (capped)"
+    prepared = preprocessing().fit_transform(dataset.features)
+    assert prepared.shape == (300, 4 + MAX_CATEGORIES) and hasattr(prepared, "toarray")  # sparse
+    for model_type in MODELS:  # every model takes the sparse columns, for both tasks
+        build_model(Config(model_type=model_type, n_estimators=5), "classification").fit(
+            dataset.features, dataset.target
+        )
+        build_model(Config(model_type=model_type, n_estimators=5), "regression").fit(
+            dataset.features, dataset.features["day_days"]
+        )
