@@ -187,8 +187,17 @@ def train(config: Config, dataset: Dataset, device: torch.device):
     metrics = {f"train_{metric}": curve[f"train/{metric}"], f"val_{metric}": curve[f"val/{metric}"]}
     metrics |= {f"test_{key}": value for key, value in scores(task, true, predicted).items()}
     metrics["overfit_gap"] = metrics[f"train_{metric}"] - metrics[f"test_{metric}"]
+    metrics |= baseline_scores(task, target.iloc[train_rows], true)
     predictions = pd.DataFrame({"row": true.index, "true": true.to_numpy(), "predicted": predicted})
     return prepare, model, metrics, predictions
+
+
+def baseline_scores(task: str, y_train: pd.Series, y_test: pd.Series) -> dict:
+    """What the trivial answer scores on the test rows: always the commonest class (the smallest,
+    where two are as common), or the mean. The network must beat it."""
+    guess = y_train.mode().iloc[0] if task == "classification" else y_train.mean()
+    predicted = np.repeat(guess, len(y_test))
+    return {f"baseline_{key}": value for key, value in scores(task, y_test, predicted).items()}
 
 
 def main() -> None:
@@ -217,7 +226,7 @@ def main() -> None:
         image = report.picture(dataset.task, predictions)
         report.log_results(manifest, predictions, dataset.task, config.overfit_gap, image)
         metric = MAIN_METRIC[dataset.task]
-        print(f"Test {metric}: {metrics['test_' + metric]:.4f}")
+        print(report.score_line(metric, metrics))
         # The weights on the CPU, so that they load on any machine;
         # the preprocessing takes raw rows to the network.
         weights = {name: value.cpu() for name, value in model.state_dict().items()}

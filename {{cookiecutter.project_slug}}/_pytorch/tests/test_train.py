@@ -44,6 +44,11 @@ def test_a_run_records_its_model_and_where_it_ran(recorded):
     )
 
 
+def test_a_run_is_scored_against_the_trivial_baseline(recorded):
+    metrics = manifest(recorded / "recorded")["result"]["metrics"]
+    assert 0 < metrics["baseline_accuracy"] < metrics["test_accuracy"]  # the commonest digit: 0.1
+
+
 def test_another_seed_gives_other_weights(recorded):
     one, other = (
         manifest(recorded / name)["result"]["model_sha256"] for name in ("recorded", "other-seed")
