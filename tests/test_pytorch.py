@@ -1,6 +1,7 @@
 """The pytorch variant: what it bakes, that it lints clean, that its GPU switch fails clearly, and that its own
 tests pass in a virtualenv with a CPU build of torch."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -126,3 +127,31 @@ def test_pytorch_projects_own_tests_pass_with_torch(pytorch_project, torch_pytho
     assert " passed" in result.stdout and " failed" not in result.stdout
     skipped = re.findall(r"^SKIPPED .*$", result.stdout, flags=re.MULTILINE)
     assert all("no GPU here" in line for line in skipped) and len(skipped) == 2, skipped  # only the CUDA tests
+
+
+# The notebook tools, at their locked versions: requirements-notebook.txt pins them with hashes.
+NOTEBOOK_TOOLS = ["nbclient==0.11.0", "nbformat==5.11.1", "ipykernel==7.4.0"]
+
+
+@pytest.mark.slow
+def test_the_pytorch_starter_notebook_reproduces_on_the_cpu(tmp_path, torch_python):
+    """The PyTorch project's starter notebook, run twice by make verify-notebooks' own script in
+    fresh kernels, with a CPU build of torch: the same outputs. (Its image, with torch's CUDA
+    build from PyPI, is several GB: this runs in the CPU virtualenv instead.)"""
+    project = bake(tmp_path, framework="pytorch", include_notebooks="yes")
+    installed = subprocess.run(
+        [torch_python, "-m", "pip", "install", "--quiet", *NOTEBOOK_TOOLS],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "EPOCHS": "3"}
+    checked = subprocess.run(
+        [torch_python, "scripts/verify_notebooks.py", "notebooks"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
