@@ -10,9 +10,8 @@ import numpy as np
 def seed_everything(seed: int) -> None:
     """Seed random and numpy.
     scikit-learn's models take the seed as random_state (see MODELS in train.py)."""
-    if (
-        "PYTHONHASHSEED" not in os.environ
-    ):  # read only when Python starts: the image and make set it
+    # Python reads PYTHONHASHSEED only when it starts: the image and make set it.
+    if "PYTHONHASHSEED" not in os.environ:
         warnings.warn(
             "PYTHONHASHSEED is not set: the order of string sets may vary between runs",
             stacklevel=2,

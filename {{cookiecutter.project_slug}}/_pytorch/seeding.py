@@ -14,9 +14,8 @@ DETERMINISTIC_CUBLAS = (":4096:8", ":16:8")
 
 def seed_everything(seed: int, warn_only: bool = False) -> None:
     """Seed random, numpy and torch, on the CPU and every GPU, and make torch deterministic."""
-    if (
-        "PYTHONHASHSEED" not in os.environ
-    ):  # read only when Python starts: the image and make set it
+    # Python reads PYTHONHASHSEED only when it starts: the image and make set it.
+    if "PYTHONHASHSEED" not in os.environ:
         warnings.warn(
             "PYTHONHASHSEED is not set: the order of string sets may vary between runs",
             stacklevel=2,
