@@ -119,13 +119,17 @@ def start_long_run(project: Project) -> tuple[subprocess.Popen, str, list[str]]:
     return make, run, printed
 
 
-def kill_while_saving(project: Project, container: str) -> None:
+def kill_while_saving(project: Project, container: str, run: str) -> None:
     """SIGKILL while the run writes into outputs/.partial-<run>/: the process is frozen the moment the first file
-    appears (saving takes half a second on this machine), so that the kill lands there every time."""
+    appears (saving takes half a second on this machine), so that the kill lands there every time. TrackIO
+    writes its points every half second, from the run's own process: the last step must be written first."""
     init = docker("inspect", "--format", "{{.State.Pid}}", container).strip()
     [python] = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+    wait_for_step(project.store, run, 5)
     outputs = project.path / "outputs"
+    deadline = time.monotonic() + 60
     while not any(outputs.glob(".partial-*/manifest.json")):  # the run's folder is there from its start
+        assert time.monotonic() < deadline, "the run never began to save"
         time.sleep(0.002)
     os.kill(int(python), signal.SIGSTOP)
     docker("kill", container)
@@ -142,7 +146,7 @@ def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
         wait_for_step(project.store, run, 1)  # what TrackIO had not written yet dies with the process
         docker("kill", training_container(project.path))
     else:
-        kill_while_saving(project, training_container(project.path))
+        kill_while_saving(project, training_container(project.path), run)
     output = "".join(printed) + make.stdout.read()
     assert make.wait(timeout=120) != 0
     [error] = errors(output)
