@@ -152,7 +152,7 @@ def add_votes(forest, x, total, first: int):
     answer = "predict_proba" if is_classifier(forest) else "predict"
     x = check_array(x, dtype=np.float32, accept_sparse="csr")  # as forest.predict hands them on
     for tree in forest.estimators_[first:]:
-        total = total + getattr(tree, answer)(x)
+        total = total + getattr(tree, answer)(x, check_input=False)  # checked once, above
     return total
 
 

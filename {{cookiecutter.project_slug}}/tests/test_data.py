@@ -5,8 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import manifest, run_script, runs
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier
 from test_tracking import trackio
 
+from columns import LEAK_SCORE, leak_score
 from data import DataError, load_dataset, preprocessing
 
 PENGUINS = (
@@ -198,6 +201,21 @@ def test_a_column_that_is_the_answer_in_disguise_is_named(tmp_path):
     dataset = load_dataset(csv_file(tmp_path, "x,weight,low\n" + rows), "low")
     [warning] = dataset.facts["warnings"]
     assert "'weight' (1.000) predict 'low' almost perfectly" in warning and "'x'" not in warning
+
+
+@pytest.mark.parametrize("flipped", [0.0, 0.01, 0.03, 0.3])
+def test_the_leak_score_is_cross_validations_or_none_when_it_cannot_reach_the_bar(flipped):
+    rng = np.random.default_rng(0)
+    column = rng.normal(size=(600, 1))
+    answer = pd.Series(column[:, 0] > 0) ^ (rng.random(600) < flipped)
+    folds = KFold(3, shuffle=True, random_state=0)
+    tree = DecisionTreeClassifier(random_state=0)
+    expected = cross_val_score(tree, column, answer, cv=folds).mean()
+    score = leak_score(tree, column, answer, folds)
+    if score is None:
+        assert expected < LEAK_SCORE
+    else:
+        assert score == pytest.approx(expected)
 
 
 def test_a_model_no_better_than_the_baseline_is_flagged(tmp_path):
