@@ -5,6 +5,7 @@ import trackio_dir  # noqa: F401  first: the project's TrackIO store, before Tra
 
 # isort: split
 import errno
+import gc
 import hashlib
 import signal
 import sys
@@ -201,6 +202,9 @@ def baseline_scores(task: str, y_train: pd.Series, y_test: pd.Series) -> dict:
 
 
 def main() -> None:
+    # The libraries' objects live until the run ends: the garbage collector need not search them
+    # again and again, nor at exit (a tenth of a short run's time).
+    gc.freeze()
     # `docker stop` ends a run as Ctrl-C does
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
