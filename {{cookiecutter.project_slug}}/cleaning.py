@@ -12,6 +12,7 @@ import pandas as pd
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # UTF-8, then Excel's plain "CSV" on Windows
 MISSING = ["?", "", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL"]  # "?": in many public sets
 # A number as a spreadsheet may write it: 1,660 or 12,345.5 with thousands separators, or 3.5.
+HEAD_BYTES = 1 << 16  # the first 64 KB show the separator, the header and the decimal mark
 NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?([eE][-+]?\d+)?")
 
 
@@ -21,15 +22,8 @@ class DataError(ValueError):
 
 def read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     name = repr(str(path))
-    if not path.is_file():
-        fix = "put it under data/ and pass DATA=data/<file>.csv"
-        raise DataError(f"DATA file {name} does not exist: {fix}")
-    raw = path.read_bytes()
-    if b"\0" in raw[: 1 << 16] or not raw.strip():
-        problem = "is not text: export it as CSV" if raw.strip() else "is empty: export it again"
-        raise DataError(f"DATA file {name} {problem}")
-    encoding, text = decode(raw, notes)
-    lines = text.splitlines()
+    encoding, head = read_head(path, notes)
+    lines = head.splitlines()
     separator = max(",;\t", key=lines[0].count)  # spreadsheets in many countries write ;
     if not lines[0].count(separator):  # none of them: columns lined up with spaces
         separator = r"\s+"
@@ -45,7 +39,7 @@ def read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     if has_header and twice:
         problem = f"has more than one column named {', '.join(twice)}"
         raise DataError(f"DATA file {name} {problem}: give each column its own name")
-    comma_decimals = separator == ";" and re.search(r"\d,\d", text[: 1 << 16])  # 3,5 as in Europe
+    comma_decimals = separator == ";" and re.search(r"\d,\d", head)  # 3,5 as in Europe
     settings = {"sep": separator, "decimal": "," if comma_decimals else ".", "encoding": encoding}
     if not has_header:
         settings |= {"header": None, "names": [f"column_{i}" for i in range(1, len(rows[0]) + 1)]}
@@ -60,15 +54,33 @@ def read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     return clean(frame, notes)
 
 
-def decode(raw: bytes, notes: list[str]) -> tuple[str, str]:
+def read_head(path: Path, notes: list[str]) -> tuple[str, str]:
+    """The file's encoding, checked on every byte, and its first whole lines, up to HEAD_BYTES:
+    all that is read before pandas, so that the file is not held twice while pandas reads it."""
+    name = repr(str(path))
+    if not path.is_file():
+        fix = "put it under data/ and pass DATA=data/<file>.csv"
+        raise DataError(f"DATA file {name} does not exist: {fix}")
+    raw = path.read_bytes()
+    if b"\0" in raw[:HEAD_BYTES] or not raw.strip():
+        problem = "is not text: export it as CSV" if raw.strip() else "is empty: export it again"
+        raise DataError(f"DATA file {name} {problem}")
+    encoding = encoding_of(raw, notes)
+    head = raw[:HEAD_BYTES].decode(encoding, errors="ignore")  # its last character may be cut
+    if len(raw) > HEAD_BYTES and "\n" in head:
+        head = head[: head.rindex("\n")]  # and so may its last line
+    return encoding, head
+
+
+def encoding_of(raw: bytes, notes: list[str]) -> str:
     for encoding in ENCODINGS:
         try:
-            text = raw.decode(encoding)
+            raw.decode(encoding)
         except UnicodeDecodeError:
             continue
         if encoding != ENCODINGS[0]:
             notes.append(f"the file is not UTF-8: read as {encoding}; save it as 'CSV UTF-8'")
-        return encoding, text
+        return encoding
     raise AssertionError("latin-1 decodes any bytes")
 
 
@@ -114,9 +126,9 @@ def clean_text(column: pd.Series, notes: list[str]) -> pd.Series:
     if not stripped.equals(text):
         merged = text.nunique() - stripped.nunique()
         notes.append(f"removed spaces around the values of {column.name!r}: {merged} merged")
-    given = stripped.dropna()
-    if len(given) and given.map(is_number_text).all():
-        if given.str.contains(",").any():
+    given = stripped.dropna().unique()  # each different text once, however many rows hold it
+    if len(given) and all(is_number_text(value) for value in given):
+        if any("," in value for value in given):
             notes.append(f"read {column.name!r} as numbers written with thousands separators")
         return pd.to_numeric(stripped.str.replace(",", ""))
     return stripped

@@ -1,7 +1,6 @@
 """The data: scikit-learn's digits (built in, offline) or a CSV of your own; its task; and the
 model's first step, which prepares its columns."""
 
-import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,7 @@ def load_dataset(path: str, target: str, task: str = "auto", test_size: float = 
     if path:
         sources.fetch(path)  # a course data set that data/sources.txt lists comes on first use
         frame = read_csv(Path(path), notes)
-        facts = {"file": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+        facts = {"file": path, "sha256": sources.sha256(Path(path))}
     else:
         frame = load_digits(as_frame=True).frame
         loader = "sklearn.datasets.load_digits"

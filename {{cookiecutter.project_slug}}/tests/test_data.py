@@ -153,6 +153,16 @@ def test_what_a_student_would_clean_first_is_cleaned_and_said(tmp_path):
     assert "read 'price' as numbers written with thousands separators" in said
 
 
+def test_a_long_file_is_read_whole_though_only_its_head_is_looked_at(tmp_path):
+    rows = [f"{i % 7},{i % 3};{'xy'[i % 2]};{'ab'[i % 3 // 2]}\n" for i in range(20_000)]  # > 64 KB
+    rows[-1] = "9,5;é;a\n"  # the only byte that is not UTF-8 is in the last line
+    data = csv_file(tmp_path, ("a;word;label\n" + "".join(rows)).encode("cp1252"))
+    dataset = load_dataset(data, "label")
+    assert "read as cp1252" in dataset.facts["cleaning"][0]
+    assert dataset.features["a"].iloc[-1] == 9.5 and dataset.features["word"].iloc[-1] == "é"
+    assert len(dataset.target) == 20_000
+
+
 def test_a_windows_file_and_a_file_without_header_are_read_and_said(tmp_path):
     rows = "".join(f"{i % 5},{i * 3 % 7},{['mâle', 'femelle'][i % 2]}\n" for i in range(30))
     dataset = load_dataset(csv_file(tmp_path, ("a,b,sexe\n" + rows).encode("cp1252")), "sexe")
