@@ -1,9 +1,10 @@
 """What an epoch of the PyTorch project's train.py costs, against a plain training loop.
 
-Bakes the PyTorch project and, in the torch virtualenv that `make test` keeps in build/torch-venv, times in
-one process, in turn: train.py's own `train` with EPOCHS=1 and with EPOCHS=1+N (the difference is N epochs,
-the curve's scoring and logging included), and a plain loop of N epochs over the same seeded DataLoader,
-model and optimiser, with the same determinism flags and threads. Writes benchmarks/EPOCH.md.
+Bakes the PyTorch project and, in the torch virtualenv that `make test` keeps in build/torch-venv,
+times in one process, in turn: train.py's own `train` with EPOCHS=1 and with EPOCHS=1+N (the
+difference is N epochs, the curve's scoring and logging included), and a plain loop of N epochs over
+the same seeded DataLoader, model and optimiser, with the same determinism flags and threads. Writes
+benchmarks/EPOCH.md.
 
     .venv/bin/python benchmarks/epoch.py
 """
@@ -50,7 +51,8 @@ def plain():
     model = train.build_model(x.shape[1], 10, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     loss_function = torch.nn.CrossEntropyLoss()
-    size = int(len(y) * (1 - config.test_size) * (1 - config.val_size))  # as many rows as train.py's
+    # As many rows as train.py's.
+    size = int(len(y) * (1 - config.test_size) * (1 - config.val_size))
     loader = train.make_loader(TensorDataset(x[:size], y[:size]), config)
     start = time.perf_counter()
     for _ in range(epochs):
@@ -71,7 +73,15 @@ print(statistics.median(ours), statistics.median(theirs))
 
 def bake(output: Path) -> Path:
     cookiecutter = Path(sys.executable).parent / "cookiecutter"
-    command = [cookiecutter, "--no-input", "-o", str(output), str(REPO), "framework=pytorch", "init_git=no"]
+    command = [
+        cookiecutter,
+        "--no-input",
+        "-o",
+        str(output),
+        str(REPO),
+        "framework=pytorch",
+        "init_git=no",
+    ]
     subprocess.run(command, check=True, capture_output=True)
     return output / "my_project"
 
@@ -90,21 +100,33 @@ def main() -> None:
         env = {**os.environ, "PYTHONHASHSEED": "0", "TRACKIO_DIR": str(Path(scratch) / "trackio")}
         for workers in (0, 2):
             command = [TORCH_PYTHON, "-c", TIMING, str(args.epochs), str(args.repeat), str(workers)]
-            done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                command, cwd=project, env=env, capture_output=True, text=True, check=False
+            )
             if done.returncode != 0:
                 sys.exit(f"the timing failed:\n{done.stderr[-3000:]}")
             ours, plain = (float(value) for value in done.stdout.split()[-2:])
-            rows.append([str(workers), f"{plain * 1000:.1f} ms", f"{ours * 1000:.1f} ms", f"{ours / plain:.2f}×"])
+            rows.append(
+                [
+                    str(workers),
+                    f"{plain * 1000:.1f} ms",
+                    f"{ours * 1000:.1f} ms",
+                    f"{ours / plain:.2f}×",
+                ]
+            )
     cpu = proc_value("/proc/cpuinfo", "model name")
+    date = time.strftime("%Y-%m-%d %H:%M %Z")
     text = "\n".join(
         [
             "# What an epoch costs, in the PyTorch project",
             "",
-            "Written by `benchmarks/epoch.py`: an epoch of the PyTorch project's `train.py` on the digits (the",
-            "curve's scoring and logging included) against a plain loop over the same seeded DataLoader, model",
+            "Written by `benchmarks/epoch.py`: an epoch of the PyTorch project's `train.py` on the"
+            " digits (the",
+            "curve's scoring and logging included) against a plain loop over the same seeded"
+            " DataLoader, model",
             "and optimiser, with the same determinism flags and one CPU thread, in one process.",
             "",
-            f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPU: {cpu}, {os.cpu_count()} cores; torch on the CPU",
+            f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores; torch on the CPU",
             f"- each figure: the median of {args.repeat} times {args.epochs} epochs",
             "",
             markdown_table(["NUM_WORKERS", "plain loop", "train.py", "train.py ÷ plain"], rows),

@@ -38,7 +38,9 @@ def measure(template: Path, workdir: Path, name: str, repeat: int, env: dict) ->
     timed(["make", "image"], project, env)
     seconds: dict[str, list[float]] = {row: [] for row in ROWS}
     for round_number in range(repeat):
-        seconds["cold build"].append(timed(["make", "image", "BUILD_FLAGS=--no-cache"], project, env))
+        seconds["cold build"].append(
+            timed(["make", "image", "BUILD_FLAGS=--no-cache"], project, env)
+        )
         add_requirement(project, round_number)
         seconds["requirements rebuild"].append(timed(["make", "image"], project, env))
         if (project / "requirements.in").exists() and (project / "scripts" / "lock.py").exists():
@@ -57,12 +59,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         before = workdir / "before-template"
-        subprocess.run(["git", "worktree", "add", "--detach", str(before), arguments.before], cwd=REPO, check=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(before), arguments.before],
+            cwd=REPO,
+            check=True,
+        )
         try:
             old = measure(before, workdir, "before", arguments.repeat, env)
             new = measure(REPO, workdir, "now", arguments.repeat, env)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=REPO, check=True)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(before)], cwd=REPO, check=True
+            )
     rows = [
         [row, f"{old[row]:.2f} s" if row in old else "no lock", f"{new[row]:.2f} s"]
         + [f"{new[row] / old[row]:.2f}×" if row in old else ""]
@@ -70,7 +78,8 @@ def main() -> None:
     ]
     table = markdown_table(["", arguments.before, "now", "now ÷ before"], rows)
     machine = f"{proc_value('/proc/cpuinfo', 'model name')}, {__import__('os').cpu_count()} cores"
-    text = f"# The full lock: builds and relocks\n\nMachine: {machine}. Medians of {arguments.repeat}.\n\n{table}\n"
+    heading = "# The full lock: builds and relocks\n\n"
+    text = f"{heading}Machine: {machine}. Medians of {arguments.repeat}.\n\n{table}\n"
     (REPO / "benchmarks" / "LOCK.md").write_text(text + "\n" + __doc__)
     print(text)
 

@@ -1,5 +1,5 @@
-"""The yardstick of benchmarks/training.py: the seeded pipeline that a student writes by hand, with the
-generated project's preparation of the columns, one fit and one score, and nothing else.
+"""The yardstick of benchmarks/training.py: the seeded pipeline that a student writes by hand, with
+the generated project's preparation of the columns, one fit and one score, and nothing else.
 
     python benchmarks/plain_pipeline.py data.csv label random_forest
 """

@@ -126,22 +126,31 @@ class Bench:
         """Time one make command; count the docker builds it ran, and note the image it built."""
         self.log.write_text("")
         start = time.perf_counter()
-        done = subprocess.run(["make", *args], cwd=variant.path, env=self.env, capture_output=True, text=True)
+        done = subprocess.run(
+            ["make", *args], cwd=variant.path, env=self.env, capture_output=True, text=True
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
-            sys.exit(f"`make {' '.join(args)}` failed in {variant.path}:\n{done.stdout}{done.stderr}")
-        builds = [call.split() for call in self.log.read_text().splitlines() if call.startswith("build ")]
+            sys.exit(
+                f"`make {' '.join(args)}` failed in {variant.path}:\n{done.stdout}{done.stderr}"
+            )
+        builds = [
+            call.split() for call in self.log.read_text().splitlines() if call.startswith("build ")
+        ]
         for call in builds:
-            variant.image = next(call[i + 1] for i, arg in enumerate(call) if arg in ("--tag", "-t"))
+            variant.image = next(
+                call[i + 1] for i, arg in enumerate(call) if arg in ("--tag", "-t")
+            )
         variant.seconds.setdefault(measure, []).append(seconds)
         variant.builds.setdefault(measure, []).append(len(builds))
 
     def start_afresh(self, variant: Variant, layers: bool) -> None:
-        """Make the next build start with empty download caches and, with `layers`, rerun every build step.
+        """Make the next build start with empty download caches and, with `layers`, rerun every
+        build step.
 
-        Cache mounts get ids never used before, and a build argument that every later RUN sees gets a new
-        value. (`docker build --no-cache` reruns the steps too, but Docker 20.10's BuildKit crashes when such
-        a build runs beside another build of the same steps.)
+        Cache mounts get ids never used before, and a build argument that every later RUN sees gets
+        a new value. (`docker build --no-cache` reruns the steps too, but Docker 20.10's BuildKit
+        crashes when such a build runs beside another build of the same steps.)
         """
         self.fresh_values += 1
         value = f"bench-{self.run_id}-{self.fresh_values}"
@@ -152,16 +161,34 @@ class Bench:
             dockerfile.read_text(),
         )
         if layers:
-            text = re.sub(r"^(FROM .*\n)(ARG COLD_BUILD=.*\n)?", rf"\1ARG COLD_BUILD={value}\n", text, flags=re.M)
+            text = re.sub(
+                r"^(FROM .*\n)(ARG COLD_BUILD=.*\n)?",
+                rf"\1ARG COLD_BUILD={value}\n",
+                text,
+                flags=re.M,
+            )
         dockerfile.write_text(text)
 
     def time_to_first_line(self, variant: Variant) -> None:
-        """From `docker run` to train.py's first printed line, run as `make train` runs it; then let it finish."""
+        """From `docker run` to train.py's first printed line, run as `make train` runs it; then let
+        it finish."""
         user = f"{os.getuid()}:{os.getgid()}"
         mount = f"{variant.path}:/app"
-        command = [self.docker, *RUN_AS_MAKE_TRAIN, "--user", user, "-v", mount, variant.image, "python", "train.py"]
+        command = [
+            self.docker,
+            *RUN_AS_MAKE_TRAIN,
+            "--user",
+            user,
+            "-v",
+            mount,
+            variant.image,
+            "python",
+            "train.py",
+        ]
         start = time.perf_counter()
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as run:
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        ) as run:
             run.stdout.readline()
             seconds = time.perf_counter() - start
             run.stdout.read()
@@ -181,17 +208,31 @@ class Bench:
     def cache_mounts(self) -> set[str]:
         """Ids of the builder's cache mounts (pip's and uv's download caches)."""
         listing = subprocess.run(
-            [self.docker, "system", "df", "--verbose", "--format", CACHE_RECORDS], capture_output=True, text=True
+            [self.docker, "system", "df", "--verbose", "--format", CACHE_RECORDS],
+            capture_output=True,
+            text=True,
         ).stdout
-        return {line.split()[0] for line in listing.splitlines() if line.endswith(" exec.cachemount")}
+        return {
+            line.split()[0] for line in listing.splitlines() if line.endswith(" exec.cachemount")
+        }
 
 
 def bake(workdir: Path, slug: str) -> Path:
-    cookiecutter = shutil.which("cookiecutter", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    cookiecutter = shutil.which(
+        "cookiecutter", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
     if not cookiecutter:
         sys.exit("cookiecutter is not installed: run `make venv` in the repo, then `make bench`")
     subprocess.run(
-        [cookiecutter, "--no-input", "--output-dir", str(workdir), str(REPO), f"project_name={slug}", "init_git=no"],
+        [
+            cookiecutter,
+            "--no-input",
+            "--output-dir",
+            str(workdir),
+            str(REPO),
+            f"project_name={slug}",
+            "init_git=no",
+        ],
         check=True,
         capture_output=True,
     )
@@ -234,7 +275,11 @@ def measure(bench: Bench, variants: list[Variant], baked: Path, repeat: int) -> 
             with open(variant.path / "requirements.txt", "a") as requirements:
                 requirements.write(f"{ADDED_REQUIREMENT}  # requirements edit {round_number}\n")
             # Without a cache mount, the naive build always starts with an empty download cache.
-            bench.make(variant, "requirements edit" if variant.layered else "requirements edit, empty cache", "image")
+            bench.make(
+                variant,
+                "requirements edit" if variant.layered else "requirements edit, empty cache",
+                "image",
+            )
         for variant in variants:
             if variant.layered:
                 bench.start_afresh(variant, layers=False)
@@ -274,18 +319,31 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 def results_table(variants: list[Variant], base_mb: int) -> str:
     _, pip, uv = variants
     rows = []
-    # (measure, label, show the number of builds, show uv ÷ pip): a ratio of two no-ops would only show noise.
+    # (measure, label, show the number of builds, show uv ÷ pip): a ratio of two no-ops would only
+    # show noise.
     for measure, label, with_builds, compare in [
         ("cold", "cold build ¹", False, True),
         ("no-op", "`make image`, nothing changed", True, False),
         ("code edit", "`make image` after a code edit", True, False),
-        ("requirements edit", f"`make image` after adding `{ADDED_REQUIREMENT}`, warm download cache", True, True),
-        ("requirements edit, empty cache", "the same, empty download cache (as without a cache mount)", True, True),
+        (
+            "requirements edit",
+            f"`make image` after adding `{ADDED_REQUIREMENT}`, warm download cache",
+            True,
+            True,
+        ),
+        (
+            "requirements edit, empty cache",
+            "the same, empty download cache (as without a cache mount)",
+            True,
+            True,
+        ),
         ("start", "container start to train.py's first line", False, True),
         ("make train", "`make train` (one full run)", True, True),
     ]:
         uv_vs_pip = ratio(seconds(uv, measure), seconds(pip, measure)) if compare else ""
-        rows.append([label, *(time_cell(variant, measure, with_builds) for variant in variants), uv_vs_pip])
+        rows.append(
+            [label, *(time_cell(variant, measure, with_builds) for variant in variants), uv_vs_pip]
+        )
     rows.append(
         [
             f"image size (base image: {base_mb} MB)",
@@ -304,7 +362,12 @@ def goals_table(variants: list[Variant]) -> str:
         "image size": uv.size_mb / pip.size_mb,
     }
     rows = [
-        [goal, f"≤ {limit}×", f"{measured[goal]:.2f}×", "yes" if measured[goal] <= limit else "**no**"]
+        [
+            goal,
+            f"≤ {limit}×",
+            f"{measured[goal]:.2f}×",
+            "yes" if measured[goal] <= limit else "**no**",
+        ]
         for goal, limit in GOALS.items()
     ]
     return markdown_table(["goal: layered uv ÷ layered pip", "limit", "measured", "met"], rows)
@@ -320,14 +383,18 @@ def proc_value(path: str, key: str) -> str:
 def machine_facts(docker: str, repeat: int, load_before: float, load_after: float) -> list[str]:
     cpu = proc_value("/proc/cpuinfo", "model name") or platform.machine()
     memory_gib = int((proc_value("/proc/meminfo", "MemTotal") or "0").split()[0]) / 2**20
-    engine = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True)
+    engine = subprocess.run(
+        [docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True
+    )
     dockerfile = (REPO / "{{cookiecutter.project_slug}}" / "Dockerfile").read_text()
     uv_version = re.search(r"uv==(\S+)", dockerfile)
+    engine_version = engine.stdout.strip() or "unknown"
+    uv_release = uv_version.group(1) if uv_version else "unknown"
     return [
         f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory: {memory_gib:.0f} GiB",
-        f"- Docker engine {engine.stdout.strip() or 'unknown'}, BuildKit; base image `{BASE_IMAGE}`",
-        f"- uv {uv_version.group(1) if uv_version else 'unknown'}; each time is the median of {repeat} run(s)",
+        f"- Docker engine {engine_version}, BuildKit; base image `{BASE_IMAGE}`",
+        f"- uv {uv_release}; each time is the median of {repeat} run(s)",
         f"- load average (1 min) before and after: {load_before:.2f}, {load_after:.2f}",
     ]
 
@@ -337,14 +404,17 @@ def report(variants: list[Variant], base_mb: int, facts: list[str]) -> str:
         [
             "# Benchmark results",
             "",
-            "Written by `make bench` (`benchmarks/run.py`); what each row means: [README.md](README.md).",
+            "Written by `make bench` (`benchmarks/run.py`); what each row means:"
+            " [README.md](README.md).",
             "",
             *facts,
             "",
             results_table(variants, base_mb),
             "",
-            "¹ Cold: every build step runs anew, with empty pip and uv download caches; the base image is already",
-            "on the machine. The naive column is driven by a Makefile that always builds, the layered ones by the",
+            "¹ Cold: every build step runs anew, with empty pip and uv download caches; the base"
+            " image is already",
+            "on the machine. The naive column is driven by a Makefile that always builds, the"
+            " layered ones by the",
             "template's.",
             "",
             goals_table(variants),
@@ -359,24 +429,41 @@ def clean_up(bench: Bench, cache_mounts_before: set[str]) -> None:
     images = subprocess.run(listing, capture_output=True, text=True).stdout.split()
     subprocess.run([bench.docker, "image", "rm", "--force", *images], capture_output=True)
     for cache_id in bench.cache_mounts() - cache_mounts_before:
-        subprocess.run([bench.docker, "builder", "prune", "--force", "--filter", f"id={cache_id}"], capture_output=True)
+        subprocess.run(
+            [bench.docker, "builder", "prune", "--force", "--filter", f"id={cache_id}"],
+            capture_output=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each measure; the table shows the median")
-    parser.add_argument("--keep", action="store_true", help="keep the baked projects, their images and caches")
-    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "RESULTS.md", help="where to write")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each measure; the table shows the median"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the baked projects, their images and caches"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "benchmarks" / "RESULTS.md", help="where to write"
+    )
     args = parser.parse_args()
 
-    docker = os.environ.get("DOCKER") or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker")
-    if subprocess.run([docker, "image", "inspect", BASE_IMAGE], capture_output=True).returncode != 0:
+    docker = os.environ.get("DOCKER") or (
+        "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+    )
+    if (
+        subprocess.run([docker, "image", "inspect", BASE_IMAGE], capture_output=True).returncode
+        != 0
+    ):
         sys.exit(f"the base image {BASE_IMAGE} is missing: run `make docker` first")
     workdir = Path(tempfile.mkdtemp(prefix="repro-bench-"))
     bench = Bench(workdir, docker)
     cache_mounts_before = bench.cache_mounts()
     load_before = os.getloadavg()[0]
-    print(f"Baking {bench.slug} into {workdir}; this takes a few minutes per --repeat.", file=sys.stderr)
+    print(
+        f"Baking {bench.slug} into {workdir}; this takes a few minutes per --repeat.",
+        file=sys.stderr,
+    )
     baked = bake(workdir, bench.slug)
     variants = make_variants(baked, bench.slug)
     try:

@@ -1,11 +1,13 @@
-"""What a training run costs: train.py, before and now, against the plain pipeline a student writes by hand.
+"""What a training run costs: train.py, before and now, against the plain pipeline a student
+writes by hand.
 
-Writes a mixed CSV of each size (12 numeric columns, 5% of one of them empty; 2 text columns, one with
-empty cells; a text target), bakes the default project from this checkout and from `--before` (a git
-revision), and runs in turn, one process at a time, in this Python (the repo's virtualenv holds the
-project's pins): benchmarks/plain_pipeline.py, then each bake's train.py on the same file. Each process's
-wall time, CPU time (user and system, every thread) and peak memory (its largest resident set) are read
-from the kernel as it ends. Writes a markdown table with the machine's facts to benchmarks/TRAINING.md.
+Writes a mixed CSV of each size (12 numeric columns, 5% of one of them empty; 2 text columns, one
+with empty cells; a text target), bakes the default project from this checkout and from `--before`
+(a git revision), and runs in turn, one process at a time, in this Python (the repo's virtualenv
+holds the project's pins): benchmarks/plain_pipeline.py, then each bake's train.py on the same file.
+Each process's wall time, CPU time (user and system, every thread) and peak memory (its largest
+resident set) are read from the kernel as it ends. Writes a markdown table with the machine's facts
+to benchmarks/TRAINING.md.
 """
 
 import argparse
@@ -28,9 +30,9 @@ from run import markdown_table, proc_value
 REPO = Path(__file__).resolve().parent.parent
 PLAIN = REPO / "benchmarks" / "plain_pipeline.py"
 SIDES = ("plain", "before", "now")
-# Rows, model, repetitions (the table shows medians), sides run. An SVM's fit grows with the square of
-# the rows: it runs at 10,000 only. A million rows: one run; the forest's "before" (five fits on one core)
-# would take about half an hour.
+# Rows, model, repetitions (the table shows medians), sides run. An SVM's fit grows with the square
+# of the rows: it runs at 10,000 only. A million rows: one run; the forest's "before" (five fits on
+# one core) would take about half an hour.
 PLAN = [
     (10_000, "random_forest", 3, SIDES),
     (10_000, "logistic_regression", 3, SIDES),
@@ -65,14 +67,17 @@ def bake(template: Path, output: Path) -> Path:
 
 
 def template_at(revision: str, folder: Path) -> Path:
-    archive = subprocess.run(["git", "archive", revision], cwd=REPO, check=True, capture_output=True)
+    archive = subprocess.run(
+        ["git", "archive", revision], cwd=REPO, check=True, capture_output=True
+    )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(folder, filter="data")
     return folder
 
 
 def measured(command: list, env: dict, log: Path) -> dict:
-    """Wall seconds, CPU seconds and peak MB of one process, and the test accuracy that it printed."""
+    """Wall seconds, CPU seconds and peak MB of one process, and the test accuracy that it
+    printed."""
     start = time.perf_counter()
     with log.open("w") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -88,7 +93,9 @@ def measured(command: list, env: dict, log: Path) -> dict:
 
 def run_side(side: str, projects: dict, data: Path, model: str, scratch: Path) -> dict:
     if side == "plain":
-        return measured([sys.executable, PLAIN, data, "label", model], dict(os.environ), scratch / "log")
+        return measured(
+            [sys.executable, PLAIN, data, "label", model], dict(os.environ), scratch / "log"
+        )
     env = {**os.environ, "PYTHONHASHSEED": "0", "DATA": str(data), "TARGET": "label"}
     env |= {"MODEL_TYPE": model, "OUTPUT_DIR": str(scratch / "outputs")}
     env |= {"TRACKIO_DIR": str(scratch / "trackio"), "RUN_NAME": f"{side}-{time.time_ns()}"}
@@ -101,7 +108,9 @@ def run_side(side: str, projects: dict, data: Path, model: str, scratch: Path) -
 def cell(runs: list[dict]) -> str:
     if not runs:
         return "not run"
-    wall, cpu, peak = (statistics.median(run[key] for run in runs) for key in ("wall", "cpu", "peak"))
+    wall, cpu, peak = (
+        statistics.median(run[key] for run in runs) for key in ("wall", "cpu", "peak")
+    )
     return f"{wall:.1f} s, {cpu:.1f} s, {peak:.0f} MB"
 
 
@@ -114,7 +123,9 @@ def ratio(runs: dict, key: str) -> str:
 
 def row(rows: int, model: str, runs: dict) -> list[str]:
     accuracies = {run["accuracy"] for side in SIDES for run in runs[side]}
-    same = next(iter(accuracies)) if len(accuracies) == 1 else "**differ**: " + ", ".join(accuracies)
+    same = (
+        next(iter(accuracies)) if len(accuracies) == 1 else "**differ**: " + ", ".join(accuracies)
+    )
     cells = [cell(runs[side]) for side in SIDES]
     return [f"{rows:,}", model, *cells, ratio(runs, "cpu"), ratio(runs, "peak"), same]
 
@@ -123,20 +134,23 @@ def report(table: list[list[str]], before: str, load: tuple[float, float]) -> st
     header = ["rows", "model", "plain pipeline", "train.py before", "train.py now"]
     header += ["now ÷ plain, CPU", "now ÷ plain, peak", "test accuracy"]
     cpu = proc_value("/proc/cpuinfo", "model name")
+    date = time.strftime("%Y-%m-%d %H:%M %Z")
     return "\n".join(
         [
             "# What a training run costs",
             "",
-            "Written by `benchmarks/training.py`: the default project's `train.py`, at the template's",
-            f"`{before}` (before) and in this checkout (now), against `benchmarks/plain_pipeline.py`, the",
-            "seeded pipeline a student writes by hand (the same preparation of the columns, the same model,",
+            "Written by `benchmarks/training.py`: the default project's `train.py`, at the"
+            " template's",
+            f"`{before}` (before) and in this checkout (now), against"
+            " `benchmarks/plain_pipeline.py`, the",
+            "seeded pipeline a student writes by hand (the same preparation of the columns, the"
+            " same model,",
             "one fit, one score), all in one virtualenv on the host, one process at a time.",
             "",
-            f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPU: {cpu}, {os.cpu_count()} cores;"
-            f" Python {sys.version.split()[0]}",
+            f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores; Python {sys.version.split()[0]}",
             f"- load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f}",
-            "- each cell: wall time, CPU time (every thread), peak memory (resident); medians of 3 runs,"
-            " one run at 1,000,000 rows",
+            "- each cell: wall time, CPU time (every thread), peak memory (resident);"
+            " medians of 3 runs, one run at 1,000,000 rows",
             "",
             markdown_table(header, table),
             "",
@@ -145,12 +159,14 @@ def report(table: list[list[str]], before: str, load: tuple[float, float]) -> st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", default="657dab6", help="the git revision to compare with")
     parser.add_argument("--rows", type=int, nargs="*", help="only these sizes of the plan")
     parser.add_argument("--repeat", type=int, help="runs of each, instead of the plan's")
     parser.add_argument("--models", nargs="*", help="only these models of the plan")
-    parser.add_argument("--sides", nargs="*", default=SIDES, choices=SIDES, help="only these columns")
+    parser.add_argument(
+        "--sides", nargs="*", default=SIDES, choices=SIDES, help="only these columns"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "TRAINING.md")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="repro-training-"))

@@ -1,11 +1,14 @@
-"""The student's waits in the generated project, now and at an earlier commit of the template, side by side.
+"""The student's waits in the generated project, now and at an earlier commit of the template, side
+by side.
 
-Bakes the default (scikit-learn) project from this checkout and from `--before` (a git revision, checked out
-into a temporary worktree), builds each image, then times, on the same machine and in turn:
+Bakes the default (scikit-learn) project from this checkout and from `--before` (a git revision,
+checked out into a temporary worktree), builds each image, then times, on the same machine and in
+turn:
 - `make train`, `make verify` and `make test`, in the container, as a student runs them;
-- the PyTorch project's own tests, `python -m pytest` in the CPU virtualenv that `make test` keeps in
-  build/torch-venv (the PyTorch image needs torch's CUDA build from PyPI, several GB).
-Writes a markdown table, with the machine's facts, to benchmarks/WAITS.md. Needs make, Docker, git.
+- the PyTorch project's own tests, `python -m pytest` in the CPU virtualenv that `make test` keeps
+  in build/torch-venv (the PyTorch image needs torch's CUDA build from PyPI, several GB).
+Writes a markdown table, with the machine's facts, to benchmarks/WAITS.md. Needs make, Docker,
+git.
 """
 
 import argparse
@@ -24,14 +27,21 @@ REPO = Path(__file__).resolve().parents[1]
 TORCH_PYTHON = REPO / "build" / "torch-venv" / "bin" / "python"
 # The settings given to each command, as the issue's goals were measured: the project's defaults.
 COMMANDS = [("make train", ["train"]), ("make verify", ["verify"]), ("make test", ["test"])]
-GOALS = {"make train": "≤ 4 s", "make verify": "≤ 8 s", "make test": "≤ 30 s", "PyTorch tests": "≤ 45 s"}
+GOALS = {
+    "make train": "≤ 4 s",
+    "make verify": "≤ 8 s",
+    "make test": "≤ 30 s",
+    "PyTorch tests": "≤ 45 s",
+}
 
 
 def bake(template: Path, output: Path, **answers: str) -> Path:
     cookiecutter = Path(sys.executable).parent / "cookiecutter"
     settings = [f"{key}={value}" for key, value in {"init_git": "yes", **answers}.items()]
     subprocess.run(
-        [cookiecutter, "--no-input", "-o", str(output), str(template), *settings], check=True, capture_output=True
+        [cookiecutter, "--no-input", "-o", str(output), str(template), *settings],
+        check=True,
+        capture_output=True,
     )
     [project] = [path for path in output.iterdir() if path.is_dir()]
     return project
@@ -41,27 +51,39 @@ def timed(command: list[str], cwd: Path, env: dict) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"`{' '.join(command)}` failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        sys.exit(
+            f"`{' '.join(command)}` failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return time.perf_counter() - start
 
 
 def measure(template: Path, workdir: Path, name: str, repeat: int, env: dict) -> dict[str, float]:
     project = bake(template, workdir / name, project_name=f"waits {name} {os.getpid()}")
     timed(["make", "image"], project, env)
-    seconds = {label: [timed(["make", *command], project, env) for _ in range(repeat)] for label, command in COMMANDS}
+    seconds = {
+        label: [timed(["make", *command], project, env) for _ in range(repeat)]
+        for label, command in COMMANDS
+    }
     pytorch = bake(template, workdir / f"{name}-pytorch", framework="pytorch", init_git="no")
     torch_env = {**env, "PYTHONHASHSEED": "0"}
     seconds["PyTorch tests"] = [
-        timed([str(TORCH_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"], pytorch, torch_env)
+        timed(
+            [str(TORCH_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"], pytorch, torch_env
+        )
     ]
     subprocess.run(["make", "clean"], cwd=project, env=env, capture_output=True)
     return {label: statistics.median(values) for label, values in seconds.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", default="b97f2a7", help="the git revision to compare with")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each make command; the table shows the median")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each make command; the table shows the median",
+    )
     args = parser.parse_args()
     if not TORCH_PYTHON.exists():
         sys.exit("build/torch-venv is missing: `make test` makes it (tests/test_pytorch.py)")
@@ -71,26 +93,39 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="repro-waits-"))
     before_tree = workdir / "template-before"
     subprocess.run(
-        ["git", "worktree", "add", "--detach", str(before_tree), args.before], cwd=REPO, check=True, capture_output=True
+        ["git", "worktree", "add", "--detach", str(before_tree), args.before],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
     load_before = os.getloadavg()[0]
     try:
         before = measure(before_tree, workdir, "before", args.repeat, env)
         now = measure(REPO, workdir, "now", args.repeat, env)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)], cwd=REPO, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(before_tree)],
+            cwd=REPO,
+            capture_output=True,
+        )
         shutil.rmtree(workdir, ignore_errors=True)
-    rows = [[label, f"{before[label]:.1f} s", f"{now[label]:.1f} s", GOALS[label]] for label in GOALS]
+    rows = [
+        [label, f"{before[label]:.1f} s", f"{now[label]:.1f} s", GOALS[label]] for label in GOALS
+    ]
     cpu = proc_value("/proc/cpuinfo", "model name")
+    date = time.strftime("%Y-%m-%d %H:%M %Z")
     text = "\n".join(
         [
             "# The student's waits",
             "",
-            "Written by `make bench-waits` (`benchmarks/waits.py`): the default project's commands in its container,",
-            "and the PyTorch project's tests in a CPU virtualenv, baked from this checkout and from an earlier one.",
+            "Written by `make bench-waits` (`benchmarks/waits.py`): the default project's commands"
+            " in its container,",
+            "and the PyTorch project's tests in a CPU virtualenv, baked from this checkout and from"
+            " an earlier one.",
             "",
-            f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPU: {cpu}, {os.cpu_count()} cores",
-            f"- before: the template at `{args.before}`; now: this checkout; each time a median of {args.repeat} runs",
+            f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores",
+            f"- before: the template at `{args.before}`; now: this checkout;"
+            f" each time a median of {args.repeat} runs",
             f"- load average (1 min) before and after: {load_before:.2f}, {os.getloadavg()[0]:.2f}",
             "",
             markdown_table(["", "before", "now", "goal"], rows),

@@ -1,11 +1,12 @@
-"""Reproduce every run that a class handed in: clone each student's repository, build its image, rerun each
-run in its results/ folder with `make reproduce`, and gather the outcomes in one Markdown table, a
-CSV for a gradebook, and, for one student, Gradescope's results.json.
+"""Reproduce every run that a class handed in: clone each student's repository, build its image,
+rerun each run in its results/ folder with `make reproduce`, and gather the outcomes in one Markdown
+table, a CSV for a gradebook, and, for one student, Gradescope's results.json.
 
     python3 course/reproduce_class.py ROSTER [--work DIR] [--out FILE] [--csv FILE] [--jobs N]
                                              [--gradescope FILE]
 
-ROSTER has a line per student, "<name> <git URL or path>"; blank lines and lines starting with # are skipped.
+ROSTER has a line per student, "<name> <git URL or path>"; blank lines and lines starting with # are
+skipped.
 Needs git, make and Docker on this machine; only the standard library of Python 3.10 or newer.
 """
 
@@ -43,7 +44,8 @@ def read_roster(path: Path) -> list[tuple[str, str]]:
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, url = line.strip().partition(" ")
             if not url.strip() or not re.fullmatch(r"[\w.-]+", name):
-                sys.exit(f"error: {path}:{number}: write '<name> <git URL or path>', got {line.strip()!r}")
+                wanted = "write '<name> <git URL or path>'"
+                sys.exit(f"error: {path}:{number}: {wanted}, got {line.strip()!r}")
             entries.append((name, url.strip()))
     return entries
 
@@ -65,14 +67,22 @@ def score(record: Path) -> tuple[str, float | str]:
 
 
 def reproduce_one(student: str, folder: Path, run_name: str) -> dict:
-    """`make reproduce` of one handed-in run: its outcome line, and every warning and drifted fact as notes."""
+    """`make reproduce` of one handed-in run: its outcome line, and every warning and drifted fact
+    as notes."""
     record = folder / "results" / run_name
     fingerprint = json.loads((record / "manifest.json").read_text())["result"]["fingerprint"][:12]
     result = run(["make", "--no-print-directory", "reproduce", f"RUN={run_name}"], folder)
     said = (result.stdout + result.stderr).splitlines()
-    outcome = next((line for line in said if line.startswith(("OK:", "FAILED:"))), last_line(result))
-    # The warnings, and the lines indented under them and under FAILED: each drifted fact and differing metric.
-    notes = [line.strip() for line in said if line.startswith(("warning:", "note:", "  ")) and line[4:5] != " "]
+    outcome = next(
+        (line for line in said if line.startswith(("OK:", "FAILED:"))), last_line(result)
+    )
+    # The warnings, and the lines indented under them and under FAILED: each drifted fact and
+    # differing metric.
+    notes = [
+        line.strip()
+        for line in said
+        if line.startswith(("warning:", "note:", "  ")) and line[4:5] != " "
+    ]
     ok, said_outcome = result.returncode == 0, outcome.split(": ", 1)[-1]
     noted = "; ".join(notes[:8])
     return row(student, run_name, score(record), fingerprint, said_outcome, noted, ok)
@@ -92,7 +102,8 @@ def build_image(folder: Path, locks: Path) -> subprocess.CompletedProcess:
 def reproduce_student(student: str, url: str, work: Path) -> list[dict]:
     print(f"{student}: cloning {url} and reproducing its handed-in runs...", file=sys.stderr)
     folder = work / student
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh clone each time, as the student's last push left it
+    # A fresh clone each time, as the student's last push left it.
+    shutil.rmtree(folder, ignore_errors=True)
     failed = run(["git", "clone", "--quiet", url, str(folder)])
     if failed.returncode != 0:
         return [row(student, outcome=f"cannot clone: {last_line(failed)}")]
@@ -107,7 +118,10 @@ def reproduce_student(student: str, url: str, work: Path) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(row[column]).replace("|", "\\|") for column in COLUMNS) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(str(row[column]).replace("|", "\\|") for column in COLUMNS) + " |"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -144,16 +158,19 @@ def gradescope(rows: list[dict], seconds: float) -> dict:
 
 
 def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("roster", type=Path, help="a line per student: <name> <git URL or path>")
     parser.add_argument("--work", type=Path, default=Path("class-runs"), help="where the clones go")
-    parser.add_argument("--out", type=Path, default=Path("class-summary.md"), help="the summary table")
+    parser.add_argument(
+        "--out", type=Path, default=Path("class-summary.md"), help="the summary table"
+    )
     parser.add_argument("--csv", type=Path, help="also a CSV: a row per student and run")
     parser.add_argument("--gradescope", type=Path, help="also Gradescope's results.json")
     parser.add_argument("--jobs", type=int, default=1, help="students reproduced side by side")
     args = parser.parse_args()
     if not args.roster.is_file():
-        sys.exit(f"error: no roster at {args.roster}: write one line per student, '<name> <git URL or path>'")
+        wanted = "write one line per student, '<name> <git URL or path>'"
+        sys.exit(f"error: no roster at {args.roster}: {wanted}")
     if args.jobs < 1:
         sys.exit(f"error: --jobs must be 1 or more, got {args.jobs}")
     return args

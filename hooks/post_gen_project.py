@@ -1,4 +1,5 @@
-"""Lay out the chosen framework, remove what the options turn off, optionally start git, say what next."""
+"""Lay out the chosen framework, remove what the options turn off, optionally start git, say what
+next."""
 
 import json
 import os
@@ -22,9 +23,13 @@ OPTIONAL_PATHS = {
 # Lines of shared files that belong to an option, removed when the option is off.
 OPTIONAL_LINES = {
     "include_lab_tools": {".gitignore": ["sweeps/"], ".dockerignore": ["sweeps/"]},
-    "include_notebooks": {".gitignore": [".ipynb_checkpoints/"], ".dockerignore": [".ipynb_checkpoints/"]},
+    "include_notebooks": {
+        ".gitignore": [".ipynb_checkpoints/"],
+        ".dockerignore": [".ipynb_checkpoints/"],
+    },
 }
-# Folders laid out like the project root, whose files replace or join the project's when their option is on.
+# Folders laid out like the project root, whose files replace or join the project's when their
+# option is on.
 OVERLAYS = {
     "_pytorch": ("framework", "pytorch"),
     "_lab": ("include_lab_tools", "yes"),
@@ -55,7 +60,9 @@ def remove_unused_options() -> None:
         if ANSWERS[option] == "no":
             for name, unused in files.items():
                 lines = (PROJECT / name).read_text().splitlines(keepends=True)
-                (PROJECT / name).write_text("".join(line for line in lines if line.strip() not in unused))
+                (PROJECT / name).write_text(
+                    "".join(line for line in lines if line.strip() not in unused)
+                )
 
 
 def apply_overlays() -> None:
@@ -71,32 +78,45 @@ def apply_overlays() -> None:
 
 
 def template_dir() -> Path | None:
-    """The template's folder. A relative _repo_dir (`cookiecutter .`) is relative to where cookiecutter
-    started, while this hook runs in the new project: the shell's PWD still names that place, and on Linux
-    so does the cwd of cookiecutter itself, which runs hooks from inside the template."""
+    """The template's folder. A relative _repo_dir (`cookiecutter .`) is relative to where
+    cookiecutter started, while this hook runs in the new project: the shell's PWD still names that
+    place, and on Linux so does the cwd of cookiecutter itself, which runs hooks from inside the
+    template."""
     repo_dir = Path(ANSWERS["_repo_dir"])
-    places = [repo_dir] if repo_dir.is_absolute() else [Path(os.environ.get("PWD", "/nonexistent")) / repo_dir]
+    places = (
+        [repo_dir]
+        if repo_dir.is_absolute()
+        else [Path(os.environ.get("PWD", "/nonexistent")) / repo_dir]
+    )
     places.append(Path(f"/proc/{os.getppid()}/cwd"))
-    return next((place.resolve() for place in places if (place / "cookiecutter.json").is_file()), None)
+    return next(
+        (place.resolve() for place in places if (place / "cookiecutter.json").is_file()), None
+    )
 
 
 def template_commit(folder: Path) -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True
+    )
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def record_template() -> None:
-    """Write .cruft.json, so that `cruft check` and `cruft update` can bring the template's later fixes."""
+    """Write .cruft.json, so that `cruft check` and `cruft update` can bring the template's later
+    fixes."""
     folder = template_dir()
     commit = template_commit(folder) if folder else ""
     if not commit:
         return  # not made from a git checkout: there is nothing to update from
     template = ANSWERS["_template"]
-    # cruft needs a URL or an absolute path where cookiecutter also takes gh: shorthands and relative paths.
+    # cruft needs a URL or an absolute path where cookiecutter also takes gh: shorthands and
+    # relative paths.
     expanded = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
     remote = expanded != template or "://" in template or template.startswith("git@")
     template = expanded if remote else str(folder)
-    context = {key: value for key, value in ANSWERS.items() if key not in ("_output_dir", "_repo_dir")}
+    context = {
+        key: value for key, value in ANSWERS.items() if key not in ("_output_dir", "_repo_dir")
+    }
     context.update(_template=template, _commit=commit)
     record = {
         "template": template,
@@ -112,7 +132,12 @@ def init_git() -> bool:
     if ANSWERS["init_git"] != "yes" or shutil.which("git") is None:
         return False
     # Name the author explicitly, so the first commit works where git has no identity yet.
-    identity = ["-c", f"user.name={ANSWERS['author_name']}", "-c", f"user.email={ANSWERS['author_email']}"]
+    identity = [
+        "-c",
+        f"user.name={ANSWERS['author_name']}",
+        "-c",
+        f"user.email={ANSWERS['author_email']}",
+    ]
     for command in (
         ["git", "init", "--quiet", "--initial-branch=main"],
         ["git", "add", "--all"],
@@ -128,7 +153,8 @@ def print_next_steps(git_started: bool) -> None:
     print(f"  cd {PROJECT.name}")
     print("  make image      # build the Docker image (again only when dependencies change)")
     print("  make train      # a seeded, tracked training run in the container")
-    print("  make dashboard  # the TrackIO dashboard on http://127.0.0.1:" + ANSWERS["dashboard_port"])
+    dashboard = "http://127.0.0.1:" + ANSWERS["dashboard_port"]
+    print("  make dashboard  # the TrackIO dashboard on " + dashboard)
     if ANSWERS["include_notebooks"] == "yes":
         print("  make notebook   # JupyterLab in the project's image, on http://127.0.0.1:8888")
     print("  make help       # everything else")
