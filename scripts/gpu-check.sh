@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The PyTorch variant on a real GPU, in one command: bakes a fresh project, runs its own tests (their CUDA
-# part included), checks that two CUDA runs give bit-identical weights, compares a CPU run with a CUDA run,
-# and, where Docker has the NVIDIA runtime, trains and verifies in the image with GPU=1.
+# The PyTorch variant on a real GPU, in one command: bakes a fresh project, runs its own tests
+# (their CUDA part included), checks that two CUDA runs give bit-identical weights, compares a CPU
+# run with a CUDA run, and, where Docker has the NVIDIA runtime, trains and verifies in the image
+# with GPU=1.
 #
-#   scripts/gpu-check.sh [OUTPUT_DIR]      (default build/gpu-check; the report is OUTPUT_DIR/gpu-check.md)
+#   scripts/gpu-check.sh [OUTPUT_DIR]
+#     (default build/gpu-check; the report is OUTPUT_DIR/gpu-check.md)
 #
-# It runs with the python3 on PATH, which must have torch with CUDA, pandas and scikit-learn; cookiecutter and
-# trackio are added beside it (pip install --target). Without a network, name a folder that holds their wheels
-# and those of whichever of their dependencies the machine lacks: GPU_CHECK_WHEELS=/path/to/wheels.
+# It runs with the python3 on PATH, which must have torch with CUDA, pandas and scikit-learn;
+# cookiecutter and trackio are added beside it (pip install --target). Without a network, name a
+# folder that holds their wheels and those of whichever of their dependencies the machine lacks:
+# GPU_CHECK_WHEELS=/path/to/wheels.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$repo/build/gpu-check}" && cd "${1:-$repo/build/gpu-check}" && pwd)
@@ -17,26 +20,38 @@ report=$out/gpu-check.md
 failed=0
 say() { echo "$*" | tee -a "$report"; }
 
-python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "error: torch sees no GPU here")'
+python3 -c 'import torch, sys
+sys.exit(0 if torch.cuda.is_available() else "error: torch sees no GPU here")'
 if [[ -n "${GPU_CHECK_WHEELS:-}" ]]; then
   packages=(--no-index --no-deps "$GPU_CHECK_WHEELS"/*.whl)
 else
   packages=(cookiecutter trackio==0.43.0)
 fi
-python3 -m pip install --quiet --disable-pip-version-check --target "$work/site" "${packages[@]}" >"$work/pip.log" 2>&1 ||
+python3 -m pip install --quiet --disable-pip-version-check --target "$work/site" "${packages[@]}" \
+  >"$work/pip.log" 2>&1 ||
   { cat "$work/pip.log" >&2; exit 1; }
-export PYTHONPATH=$work/site${PYTHONPATH:+:$PYTHONPATH} PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
+export PYTHONPATH=$work/site${PYTHONPATH:+:$PYTHONPATH} PYTHONHASHSEED=0 \
+  CUBLAS_WORKSPACE_CONFIG=:4096:8
 
-python3 -m cookiecutter --no-input --output-dir "$work" "$repo" framework=pytorch project_name="GPU Check" >/dev/null
+python3 -m cookiecutter --no-input --output-dir "$work" "$repo" framework=pytorch \
+  project_name="GPU Check" >/dev/null
 cd "$work/gpu_check"
 : >"$report"
 say "# The PyTorch variant on a GPU"
 say ""
-say "$(date -u +%Y-%m-%d), template commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+today=$(date -u +%Y-%m-%d)
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+say "$today, template commit $commit"
 say ""
 say '```'
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$report"
-python3 -c 'import torch; print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}")' | tee -a "$report"
+python3 - <<'PY' | tee -a "$report"
+import torch
+
+versions = f"torch {torch.__version__}, CUDA {torch.version.cuda}"
+cudnn = torch.backends.cudnn.version()
+print(f"{versions}, cuDNN {cudnn}, {torch.cuda.get_device_name()}")
+PY
 say '```'
 
 say ""
@@ -58,7 +73,8 @@ for device in cpu cuda; do
 done
 python3 - <<'PY' | tee -a "$report"
 import json
-cpu, cuda = (json.load(open(f"outputs/on-{device}/manifest.json"))["result"] for device in ("cpu", "cuda"))
+manifests = (f"outputs/on-{device}/manifest.json" for device in ("cpu", "cuda"))
+cpu, cuda = (json.load(open(manifest))["result"] for manifest in manifests)
 print("CPU and CUDA runs: same predictions and metrics:", cpu["fingerprint"] == cuda["fingerprint"])
 print("CPU and CUDA runs: same weights:", cpu["model_sha256"] == cuda["model_sha256"])
 PY

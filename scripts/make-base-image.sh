@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Provide a Python base image where no registry can be reached.
-# Usage: make-base-image.sh [IMAGE [PLATFORM]]   (default: python:3.11-slim, for this machine's platform)
+# Usage: make-base-image.sh [IMAGE [PLATFORM]]
+#   (default: python:3.11-slim, for this machine's platform)
 #
 # Uses the local image if present, else tries a pull, else builds a stand-in
 # from Debian bookworm (python 3.11) with debootstrap and imports it under IMAGE.
 #
-# For another platform, e.g. `make-base-image.sh arm64v8/python:3.11-slim linux/arm64` (Apple Silicon's),
-# debootstrap's second stage runs under qemu, through binfmt_misc. A local tag holds one platform only, so
-# the stand-in takes the name of Docker Hub's image for that architecture, and a project builds on it with
+# For another platform, e.g. `make-base-image.sh arm64v8/python:3.11-slim linux/arm64` (Apple
+# Silicon's), debootstrap's second stage runs under qemu, through binfmt_misc. A local tag holds one
+# platform only, so the stand-in takes the name of Docker Hub's image for that architecture, and a
+# project builds on it with
 #   make image PLATFORM=linux/arm64 BASE_IMAGE=arm64v8/python:3.11-slim
 set -euo pipefail
 
@@ -22,7 +24,8 @@ if [[ -x /usr/bin/docker ]]; then
     DOCKER=/usr/bin/docker
 fi
 
-# Docker names architectures as Debian does (amd64, arm64); qemu as the kernel does (x86_64, aarch64).
+# Docker names architectures as Debian does (amd64, arm64); qemu as the kernel does (x86_64,
+# aarch64).
 HOST_ARCH=$(dpkg --print-architecture)
 PLATFORM=${2:-linux/$HOST_ARCH}
 ARCH=${PLATFORM#linux/}
@@ -32,7 +35,8 @@ QEMU_ARCH=$ARCH
 if "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
     present=$("$DOCKER" image inspect --format '{{.Os}}/{{.Architecture}}' "$IMAGE")
     if [[ $present != "$PLATFORM" ]]; then
-        echo "Image $IMAGE is here, but for $present, not $PLATFORM: remove it, or give another name." >&2
+        echo "Image $IMAGE is here, but for $present, not $PLATFORM:" \
+            "remove it, or give another name." >&2
         exit 1
     fi
     echo "Image $IMAGE already present; nothing to do."
@@ -49,7 +53,8 @@ echo "Could not pull $IMAGE; building a stand-in for $PLATFORM from Debian $SUIT
 # The stand-in always carries bookworm's python 3.11, whatever the tag says.
 tag=${IMAGE##*:}
 if [[ $tag != "$IMAGE" && $tag =~ ^([0-9]+\.[0-9]+) && ${BASH_REMATCH[1]} != 3.11 ]]; then
-    echo "WARNING: $IMAGE asks for python ${BASH_REMATCH[1]}, but the stand-in provides $SUITE's python 3.11." >&2
+    echo "WARNING: $IMAGE asks for python ${BASH_REMATCH[1]}," \
+        "but the stand-in provides $SUITE's python 3.11." >&2
 fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
@@ -60,11 +65,13 @@ fi
 # Another architecture's programs run under qemu: the kernel hands them over through binfmt_misc,
 # which must be mounted (machines without systemd do not) and have qemu's handler enabled.
 if [[ $ARCH != "$HOST_ARCH" && ! -e /proc/sys/fs/binfmt_misc/qemu-$QEMU_ARCH ]]; then
-    if ! command -v update-binfmts >/dev/null 2>&1 || [[ ! -e /usr/share/binfmts/qemu-$QEMU_ARCH ]]; then
+    if ! command -v update-binfmts >/dev/null 2>&1 ||
+        [[ ! -e /usr/share/binfmts/qemu-$QEMU_ARCH ]]; then
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y qemu-user-static binfmt-support
     fi
-    mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    mountpoint -q /proc/sys/fs/binfmt_misc ||
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
     update-binfmts --enable "qemu-$QEMU_ARCH"
 fi
 
@@ -78,7 +85,8 @@ if [[ $ARCH == "$HOST_ARCH" ]]; then
         --include=python3,python3-venv,python3-pip,ca-certificates \
         "$SUITE" "$DIR"
 else
-    # The first stage only downloads and unpacks; the second runs the packages' scripts, emulated (minutes).
+    # The first stage only downloads and unpacks; the second runs the packages' scripts, emulated
+    # (minutes).
     debootstrap --foreign --arch "$ARCH" --variant=minbase \
         --include=python3,python3-venv,python3-pip,ca-certificates \
         "$SUITE" "$DIR"
@@ -114,8 +122,8 @@ else
     # a BuildKit build from scratch records the platform asked for.
     mkdir "$WORK/context"
     tar -C "$DIR" -cf "$WORK/context/rootfs.tar" .
-    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' "ENV PATH=$ENV_PATH LANG=C.UTF-8" 'CMD ["python3"]' \
-        >"$WORK/context/Dockerfile"
+    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' "ENV PATH=$ENV_PATH LANG=C.UTF-8" \
+        'CMD ["python3"]' >"$WORK/context/Dockerfile"
     DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" --tag "$IMAGE" "$WORK/context"
 fi
 

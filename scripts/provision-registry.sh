@@ -19,7 +19,8 @@ if answers; then
 fi
 
 if [[ $EUID -ne 0 ]]; then
-    echo "No registry answers on $ADDRESS and starting one needs root: run this script with sudo." >&2
+    echo "No registry answers on $ADDRESS and starting one needs root:" \
+        "run this script with sudo." >&2
     exit 1
 fi
 
@@ -29,7 +30,8 @@ if ! command -v docker-registry >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
 fi
 
-# Debian's own config asks for an htpasswd file that does not exist: write one without authentication.
+# Debian's own config asks for an htpasswd file that does not exist: write one without
+# authentication.
 mkdir -p "$(dirname "$CONFIG")" "$STORAGE"
 cat >"$CONFIG" <<YAML
 version: 0.1
@@ -42,7 +44,8 @@ http:
   addr: $ADDRESS
 YAML
 
-# No init system starts services here, so run it ourselves, detached so that it outlives this script.
+# No init system starts services here, so run it ourselves, detached so that it outlives this
+# script.
 echo "Starting docker-registry on $ADDRESS (log: $LOG)..."
 nohup docker-registry serve "$CONFIG" >>"$LOG" 2>&1 &
 pid=$!

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Make sure a one-node Slurm cluster runs on this machine (munge, slurmctld and slurmd on localhost),
-# for the `make sweep` tests. Safe to run repeatedly: does nothing when Slurm already answers.
+# Make sure a one-node Slurm cluster runs on this machine (munge, slurmctld and slurmd on
+# localhost), for the `make sweep` tests. Safe to run repeatedly: does nothing when Slurm already
+# answers.
 set -euo pipefail
 
 CONF=/etc/slurm/slurm.conf
 LOG_DIR=/var/log/slurm
 WAIT_SECONDS=60
 
-node_is_up() { sinfo --noheader --responding --states=idle,mixed,allocated --format=%n 2>/dev/null | grep -q .; }
+node_is_up() {
+    sinfo --noheader --responding --states=idle,mixed,allocated --format=%n 2>/dev/null | grep -q .
+}
 
 if command -v sinfo >/dev/null 2>&1 && node_is_up; then
     echo "Slurm already answers; nothing to do."
