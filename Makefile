@@ -13,12 +13,8 @@ DEMO_DIR := build/demo
 .PHONY: bench-tracking bench-class
 .PHONY: clean
 
-# A line ending in \ goes on in the next, as make reads it: one space for the break and the indent.
 help: ## list the targets
-	@awk -F ':.*## ' ' \
-		held != "" {sub(/^[ \t]+/, ""); $$0 = held $$0; held = ""} \
-		/\\$$/ {sub(/[ \t]*\\$$/, " "); held = $$0; next} \
-		/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(VENV)/installed ## a virtualenv with what the tests need
 
@@ -28,8 +24,7 @@ $(VENV)/installed: requirements-dev.txt
 	@touch $@
 
 # The generated project's lock constrains this one: its tests run here with the image's versions.
-lock-dev: venv ## lock requirements-dev.in into requirements-dev.txt, with hashes, after a project \
-    relock
+lock-dev: venv ## relock requirements-dev.txt, with hashes, after a project relock
 	UV_NATIVE_TLS=1 $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
 		--python-version 3.11 --custom-compile-command "make lock-dev" \
 		--output-file requirements-dev.txt requirements-dev.in
@@ -37,8 +32,7 @@ lock-dev: venv ## lock requirements-dev.in into requirements-dev.txt, with hashe
 test: venv ## every test; the Docker ones need an engine (see `make docker`)
 	$(VENV)/bin/python -m pytest
 
-test-fast: venv ## in minutes, the tests that need no engine and train little: bakes, hooks, \
-    make's decisions
+test-fast: venv ## in minutes, what needs no engine and trains little: bakes, hooks, make's choices
 	$(VENV)/bin/python -m pytest -m "not docker and not slow"
 
 lint: venv ## ruff on the repo and its hooks; generated projects are linted by the tests
@@ -54,24 +48,19 @@ demo: venv docker ## bake the default project into build/demo, build its image a
 	cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO_DIR)/my_project image train
 
-bench: venv docker ## build and run times of the generated project on this engine, into \
-    benchmarks/RESULTS.md
+bench: venv docker ## the generated project's build and run times: benchmarks/RESULTS.md
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_FLAGS)
 
-bench-waits: venv docker ## the student's waits (make train, verify, test), now and at an earlier \
-    commit, into benchmarks/WAITS.md
+bench-waits: venv docker ## make train, verify and test, now and before: benchmarks/WAITS.md
 	$(VENV)/bin/python benchmarks/waits.py $(BENCH_FLAGS)
 
-bench-class: venv docker ## course/reproduce_class.py on 20 student repos, one at a time and side \
-    by side, into benchmarks/CLASS.md
+bench-class: venv docker ## a class of 20 hand-ins reproduced: benchmarks/CLASS.md
 	$(VENV)/bin/python benchmarks/class_reproduce.py $(BENCH_FLAGS)
 
-bench-lock: venv docker ## cold build, requirements rebuild, relock and no-op make image, now and \
-    at an earlier commit, into benchmarks/LOCK.md
+bench-lock: venv docker ## builds, relock and no-op make image, now and before: benchmarks/LOCK.md
 	$(VENV)/bin/python benchmarks/lock.py $(BENCH_FLAGS)
 
-bench-tracking: venv docker ## 10, 50 and 200 clients writing at once to the lab tools' TrackIO \
-    server, into benchmarks/TRACKING_LOAD.md
+bench-tracking: venv docker ## many clients on one TrackIO server: benchmarks/TRACKING_LOAD.md
 	$(VENV)/bin/python benchmarks/tracking_load.py $(BENCH_FLAGS)
 
 clean: ## remove the virtualenv and build products
