@@ -67,11 +67,6 @@ def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None
     pytest.fail(f"step {step} of {run} never reached {store}")
 
 
-@pytest.fixture
-def baked(tmp_path):
-    return bake(tmp_path)
-
-
 def docker_is_reachable() -> bool:
     try:
         return subprocess.run([DOCKER, "info"], capture_output=True, timeout=20).returncode == 0
