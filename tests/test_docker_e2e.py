@@ -33,8 +33,7 @@ def project(tmp_path_factory):
     (path / "outputs" / "old-run").mkdir(parents=True)
     (path / "outputs" / "old-run" / "metrics.json").write_text("{}")
     project = Project(path)
-    result = project.make("image")
-    assert built(result)
+    assert built(project.make("image"))
     project.commit_base_pin()
     yield project
     project.make("clean", check=False)
@@ -47,8 +46,7 @@ def test_second_make_image_runs_no_build(project):
 
 
 def test_container_runs_as_non_root_and_keeps_secrets_and_outputs_out(project):
-    user = project.docker("run", "--rm", project.image(), "id", "-u")
-    assert user.stdout.strip() == "1000"
+    assert project.docker("run", "--rm", project.image(), "id", "-u").stdout.strip() == "1000"
     listing = project.docker("run", "--rm", project.image(), "ls", "-a", "/app").stdout.split()
     assert "train.py" in listing
     assert not {".env", ".git", "outputs", ".trackio", ".make"} & set(listing)
@@ -114,8 +112,7 @@ def test_make_verify_and_reproduce_pass_in_the_container(project):
     result = project.make("verify", "N_ESTIMATORS=10")
     assert "OK: two fresh runs of the same config reproduced" in result.stdout
     run = project.runs()[-1].name
-    result = project.make("reproduce", f"RUN={run}")
-    assert f"OK: run {run} reproduced" in result.stdout
+    assert f"OK: run {run} reproduced" in project.make("reproduce", f"RUN={run}").stdout
 
 
 @pytest.mark.parametrize(
@@ -166,8 +163,7 @@ def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):
 
 
 def test_model_type_switches_without_rebuild(project):
-    result = project.make("train", "MODEL_TYPE=svm")
-    assert not built(result)
+    assert not built(project.make("train", "MODEL_TYPE=svm"))
     assert project.runs()[-1].name.startswith("svm-seed42-")
 
 
