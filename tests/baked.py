@@ -2,7 +2,8 @@
 
 `Project` runs make with settings and environment variables, git, docker, and edits with ordered
 times, as its own user; `FakeDockerProject` runs the same make against a fake `docker` that records
-what it is asked to do, for the Makefile's decisions.
+what it is asked to do, for the Makefile's decisions. Beside them, what the tests read alike: the
+error lines a command printed, a TrackIO store, a container's confinement, a web server.
 """
 
 import contextlib
@@ -12,8 +13,10 @@ import json
 import os
 import platform
 import re
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -44,8 +47,7 @@ def captured(command: list, **options) -> subprocess.CompletedProcess:
 
 def git(folder: Path, *args: str) -> str:
     """git in folder, as a student whose name and e-mail are set; its output."""
-    command = ["git", *IDENTITY, *args]
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True).stdout
+    return captured(["git", *IDENTITY, *args], cwd=folder, check=True).stdout
 
 
 def socket_group_id() -> int:
@@ -71,7 +73,7 @@ def errors(said: str) -> list[str]:
 
 def confinement(container: str) -> dict | None:
     """A live container's confinement, as docker inspect says it, in HARDENED's keys; None: gone."""
-    inspect = subprocess.run([DOCKER, "inspect", container], capture_output=True, text=True)
+    inspect = captured([DOCKER, "inspect", container])
     if inspect.returncode != 0:
         return None
     [details] = json.loads(inspect.stdout)
@@ -199,11 +201,6 @@ class Project:
             start_new_session=True,
         )
 
-    @property
-    def uid(self) -> int:
-        """The user id that make runs as: this project's user, or this process's."""
-        return os.getuid() if self.user is None else self.user
-
     def as_user(self) -> list[str]:
         """The command prefix that runs as this project's user, in the docker group."""
         if self.user is None:
@@ -236,7 +233,7 @@ class Project:
         return Project(folder)
 
     def docker(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+        return captured([DOCKER, *args], timeout=600)
 
     def inspect(self, template: str, name: str) -> str:
         """What docker inspect says of an image or a container, in a Go template."""
@@ -274,6 +271,22 @@ class Project:
             yield
         finally:
             self.edit(name, before)
+
+
+@contextlib.contextmanager
+def homed(user: int | None, **answers: str):
+    """A project baked with these answers in a home of its own, world-readable and owned with the
+    project by user, as a home directory is; make clean, then the home, go after the with."""
+    home = Path(tempfile.mkdtemp(prefix="repro-home-"))
+    home.chmod(0o755)
+    project = Project(bake(home, **answers), user)
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    try:
+        yield project
+    finally:
+        project.make("clean", check=False)
+        shutil.rmtree(home)
 
 
 def committed(folder: Path, **answers: str) -> Project:

@@ -8,12 +8,11 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
-from baked import NON_ROOT_UID, Project, captured, socket_group_id, tracked_runs
-from conftest import DOCKER, REPO, bake, free_port
+from baked import NON_ROOT_UID, Project, captured, homed, socket_group_id, tracked_runs
+from conftest import DOCKER, REPO, free_port
 from test_docker_e2e import wait_for_http
 
 pytestmark = pytest.mark.docker
@@ -87,28 +86,29 @@ def docker(*args: str) -> list[str]:
 def opened_devcontainer(cli: Path, **answers: str):
     """A project baked with these answers, opened in its devcontainer by a developer: (developer,
     container id)."""
-    # A world-readable place, owned by the developer, as a home directory would be.
-    home = Path(tempfile.mkdtemp(prefix="repro-devcontainer-"))
-    home.chmod(0o755)
-    project = bake(home, dashboard_port=str(free_port()), **answers)
-    try:
-        developer = Developer(home, project, cli)
-        subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
-        up = developer.run(*developer.devcontainer("up"))
-        outcome = json.loads(up.strip().splitlines()[-1])
-        assert outcome["outcome"] == "success", up
-        yield developer, outcome["containerId"]
-    finally:
-        containers = docker("ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}")
-        if containers:
-            docker("rm", "--force", *containers)
-        # The CLI's images: vsc-<folder>-<hash>, and the same with -uid, where the user takes the host's uid.
-        reference = f"reference=vsc-{project.name}-*"
-        images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", reference)
-        if images:
-            docker("image", "rm", *set(images))
-        Project(project).make("clean", check=False)
-        shutil.rmtree(home)
+    user = NON_ROOT_UID if os.getuid() == 0 else None
+    with homed(user, dashboard_port=str(free_port()), **answers) as project:
+        try:
+            developer = Developer(project.path.parent, project.path, cli)
+            up = developer.run(*developer.devcontainer("up"))
+            outcome = json.loads(up.strip().splitlines()[-1])
+            assert outcome["outcome"] == "success", up
+            yield developer, outcome["containerId"]
+        finally:
+            remove_devcontainer(project.path)
+
+
+def remove_devcontainer(project: Path) -> None:
+    """The devcontainer of project, and the CLI's images of it: vsc-<folder>-<hash>, and the same
+    with -uid, where the user takes the host's uid."""
+    label = f"label=devcontainer.local_folder={project}"
+    containers = docker("ps", "--all", "--quiet", "--filter", label)
+    if containers:
+        docker("rm", "--force", *containers)
+    reference = f"reference=vsc-{project.name}-*"
+    images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", reference)
+    if images:
+        docker("image", "rm", *set(images))
 
 
 @pytest.fixture(scope="module")

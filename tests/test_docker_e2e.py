@@ -6,17 +6,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from baked import HARDENED, NON_ROOT_UID, Project, built, confinement, errors, tracked_runs
-from conftest import REPO, bake, free_port
+from baked import HARDENED, NON_ROOT_UID, Project, built, confinement, errors, homed, tracked_runs
+from conftest import REPO, bake, free_port, taken_port
 
 pytestmark = pytest.mark.docker
 
@@ -275,23 +273,14 @@ def test_a_stopped_daemon_gets_a_clear_message(project):
     assert "error: Docker is not running" in result.stderr
 
 
-def test_files_written_by_a_non_root_user_belong_to_that_user(tmp_path_factory):
+def test_files_written_by_a_non_root_user_belong_to_that_user():
     if os.getuid() != 0:
         pytest.skip("the suite already runs as a non-root user")
-    # A world-readable place, owned by the user, as a home directory would be.
-    home = Path(tempfile.mkdtemp(prefix="repro-nonroot-"))
-    home.chmod(0o755)
-    project = Project(bake(home), user=NON_ROOT_UID)
-    shutil.chown(home, NON_ROOT_UID, NON_ROOT_UID)
-    subprocess.run(["chown", "-R", f"{NON_ROOT_UID}:{NON_ROOT_UID}", str(project.path)], check=True)
-    try:
+    with homed(NON_ROOT_UID) as project:
         project.make("train", "N_ESTIMATORS=10")
         [run] = project.runs()
         written = [run, *run.iterdir(), *(project.path / ".trackio").rglob("*")]
         assert {path.stat().st_uid for path in written} == {NON_ROOT_UID}
-    finally:
-        project.make("clean", check=False)
-        shutil.rmtree(home)
 
 
 def wait_for_http(url: str, seconds: float = 90) -> int:
@@ -363,12 +352,8 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
 
 
 def test_a_taken_port_fails_fast_and_names_port(project):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         started = time.monotonic()
-        result = project.make("dashboard", f"PORT={port}", check=False, timeout=60)
-    assert result.returncode != 0
+        result = project.fails("dashboard", f"PORT={port}", timeout=60)
     assert time.monotonic() - started < 30
     assert f"Port {port} is already in use" in result.stderr and "PORT=" in result.stderr

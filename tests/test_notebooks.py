@@ -7,15 +7,12 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import tempfile
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from baked import HARDENED, NON_ROOT_UID, Project, captured, confinement, errors, read_store
-from conftest import REPO, bake, free_port
+from baked import HARDENED, NON_ROOT_UID, captured, confinement, errors, homed, read_store
+from conftest import REPO, free_port, taken_port
 from test_devcontainer import (
     devcontainer_cli,  # noqa: F401 (a fixture)
     docker,
@@ -43,16 +40,11 @@ UNSEEDED = {
 @pytest.fixture(scope="module")
 def project():
     """A project with notebooks, in a home of a user who is not root where the suite runs as root."""
-    home = Path(tempfile.mkdtemp(prefix="repro-notebooks-"))
-    home.chmod(0o755)
     user = NON_ROOT_UID if os.getuid() == 0 else None
-    project = Project(bake(home, project_name="Repro Notebooks", include_notebooks="yes", init_git="yes"), user)
-    if user is not None:
-        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
-    project.make("notebook-image")
-    yield project
-    project.make("clean", check=False)
-    shutil.rmtree(home)
+    answers = {"project_name": "Repro Notebooks", "include_notebooks": "yes", "init_git": "yes"}
+    with homed(user, **answers) as project:
+        project.make("notebook-image")
+        yield project
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +88,7 @@ def other_addresses() -> list[str]:
 
 # Before JupyterLab starts for the other tests: its container would hold the name.
 def test_a_taken_port_fails_fast_and_names_the_target(project):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         result = project.fails("notebook", f"PORT={port}", timeout=120)
     assert f"Port {port} is already in use" in result.stderr and f"make notebook PORT={port + 1}" in result.stderr
 
@@ -126,7 +115,7 @@ def test_a_notebook_saved_in_jupyterlab_belongs_to_the_user(project, lab):
     assert status(f"{base}/api/contents/notebooks/saved.ipynb?token={token}", "PUT", notebook) == 201
     saved = project.path / "notebooks" / "saved.ipynb"
     try:
-        assert saved.stat().st_uid == project.uid
+        assert saved.stat().st_uid == (project.user or os.getuid())
         assert "".join(json.loads(saved.read_text())["cells"][1]["source"]) == UNSEEDED["cells"][1]["source"]
     finally:
         saved.unlink()
@@ -137,7 +126,7 @@ def test_the_starter_notebook_runs_in_the_container_and_logs_a_run(project, lab)
     executed = project.docker("exec", "--workdir", "/app/notebooks", container, "jupyter", "execute", "start.ipynb")
     assert executed.returncode == 0, executed.stderr[-3000:]
     store = project.path / ".trackio" / f"{PROJECT}.db"
-    assert store.stat().st_uid == project.uid
+    assert store.stat().st_uid == (project.user or os.getuid())
     with read_store(store) as tracked:
         rows = tracked.execute("SELECT run_name, step FROM metrics WHERE run_name LIKE 'notebook-seed42-%'")
         steps = sorted(rows.fetchall())
