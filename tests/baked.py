@@ -2,15 +2,24 @@
 
 `Project` runs make with settings and environment variables, git, docker, and edits with ordered
 times, as its own user; `FakeDockerProject` runs the same make against a fake `docker` that records
-what it is asked to do, for the Makefile's decisions.
+what it is asked to do, for the Makefile's decisions. Beside them, what the tests read alike: the
+error lines a command printed, a TrackIO store, a container's confinement, a web server.
 """
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import platform
 import re
+import shutil
+import sqlite3
 import subprocess
+import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from conftest import DOCKER, bake
@@ -18,12 +27,27 @@ from conftest import DOCKER, bake
 NON_ROOT_UID = 4321
 LOCAL_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 IDENTITY = ["-c", "user.name=Student", "-c", "user.email=student@example.com"]
+CURVE_STEPS = set(range(1, 6))  # the steps of a run's learning curve
+HANDED_IN = ["manifest.json", "metrics.json", "predictions.csv"]  # what results/<run>/ holds
+# How every container that a project starts is confined, as docker inspect reports it.
+HARDENED = {
+    "CapDrop": ["ALL"],
+    "SecurityOpt": ["no-new-privileges"],
+    "ReadonlyRootfs": True,
+    "Tmpfs": {"/tmp": ""},
+    "PidsLimit": 1024,
+    "User": f"{os.getuid()}:{os.getgid()}",
+}
+
+
+def captured(command: list, **options) -> subprocess.CompletedProcess:
+    """subprocess.run with these options, its output and errors kept as text."""
+    return subprocess.run(command, capture_output=True, text=True, **options)
 
 
 def git(folder: Path, *args: str) -> str:
     """git in folder, as a student whose name and e-mail are set; its output."""
-    command = ["git", *IDENTITY, *args]
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True).stdout
+    return captured(["git", *IDENTITY, *args], cwd=folder, check=True).stdout
 
 
 def socket_group_id() -> int:
@@ -39,6 +63,79 @@ def order_times(project: Path, edited: str) -> None:
         age = 1 if path.parent.name == ".make" else 2
         os.utime(path, (now - age, now - age))
     os.utime(project / edited, (now, now))
+
+
+def errors(said: str) -> list[str]:
+    """The `error:` lines of what a command said, which holds no traceback."""
+    assert "Traceback" not in said, said
+    return [line for line in said.splitlines() if line.startswith("error:")]
+
+
+def confinement(container: str) -> dict | None:
+    """A live container's confinement, as docker inspect says it, in HARDENED's keys; None: gone."""
+    inspect = captured([DOCKER, "inspect", container])
+    if inspect.returncode != 0:
+        return None
+    [details] = json.loads(inspect.stdout)
+    host = {key: details["HostConfig"].get(key) for key in HARDENED if key != "User"}
+    return host | {"User": details["Config"]["User"]}
+
+
+def post_json(url: str, payload: dict, headers: dict | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def tracked_runs(url: str, project: str) -> set[str]:
+    """The names of the runs that the TrackIO server or dashboard at url lists for project."""
+    listed = post_json(f"{url}/api/get_runs_for_project", {"project": project})["data"]
+    return {run["name"] for run in listed}
+
+
+def read_store(path: Path) -> contextlib.closing:
+    """A TrackIO store (SQLite), opened read-only."""
+    return contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True))
+
+
+def curve_steps(store: sqlite3.Connection, run: str) -> set[int]:
+    """The steps of a run's learning curve that a TrackIO store holds."""
+    rows = store.execute(
+        """SELECT step FROM metrics WHERE run_name = ?
+           AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
+        (run,),
+    )
+    return {step for (step,) in rows}
+
+
+def logged(store: sqlite3.Connection, run: str) -> tuple[dict, dict]:
+    """The final results that a run logged to a TrackIO store, and its config."""
+    [(results,)] = store.execute(
+        """SELECT json_extract(metrics, '$.results') FROM metrics
+           WHERE run_name = ? AND json_extract(metrics, '$.results') IS NOT NULL""",
+        (run,),
+    ).fetchall()
+    [(config,)] = store.execute("SELECT config FROM configs WHERE run_name = ?", (run,)).fetchall()
+    [final] = json.loads(results)["_value"]
+    return final, json.loads(config)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        """Each request is no news: the tests read what came of it."""
+
+
+@contextlib.contextmanager
+def served(folder: Path, host: str = "127.0.0.1"):
+    """folder on a web server of its own on host, in a thread; yields the server's URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
 
 
 def built(result: subprocess.CompletedProcess) -> bool:
@@ -86,6 +183,12 @@ class Project:
             assert result.returncode == 0, f"make {' '.join(args)}:\n{said}"
         return result
 
+    def fails(self, *args: str, **env) -> subprocess.CompletedProcess:
+        """make that must fail, as Project.make runs it; its result."""
+        result = self.make(*args, check=False, **env)
+        assert result.returncode != 0, f"make {' '.join(args)} succeeded:\n{result.stdout[-3000:]}"
+        return result
+
     def start(self, *args: str, stderr: int | None = subprocess.STDOUT) -> subprocess.Popen:
         """make in its own process group, as a terminal's foreground job; its output in stdout."""
         return subprocess.Popen(
@@ -117,8 +220,24 @@ class Project:
         self.git("add", "base-image.lock")
         self.git("commit", "-qm", "Pin the base")
 
+    def hand_in(self, run: str) -> str:
+        """make submit, then the commit of results/ that it asks for; what submit said."""
+        said = self.make("submit", f"RUN={run}").stdout
+        self.git("add", "results")
+        self.git("commit", "--quiet", "-m", f"Hand in {run}")
+        return said
+
+    def clone(self, folder: Path) -> "Project":
+        """A fresh clone of this project's repository in folder, as staff make one."""
+        git(folder.parent, "clone", "--quiet", str(self.path), str(folder))
+        return Project(folder)
+
     def docker(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+        return captured([DOCKER, *args], timeout=600)
+
+    def inspect(self, template: str, name: str) -> str:
+        """What docker inspect says of an image or a container, in a Go template."""
+        return self.docker("inspect", "--format", template, name).stdout.strip()
 
     def image(self) -> str:
         """This machine's image: make keeps a stamp for each platform built."""
@@ -130,13 +249,53 @@ class Project:
         folders = (path for path in (self.path / "outputs").iterdir() if path.name != "old-run")
         return sorted(folders, key=os.path.getmtime)
 
-    def manifest(self, run: str) -> dict:
-        return json.loads((self.path / "outputs" / run / "manifest.json").read_text())
+    def manifest(self, run: str | None = None) -> dict:
+        """A run's manifest: the newest run's unless named."""
+        folder = self.path / "outputs" / run if run else self.runs()[-1]
+        return json.loads((folder / "manifest.json").read_text())
+
+    def read(self, name: str) -> str:
+        return (self.path / name).read_text()
 
     def edit(self, name: str, text: str) -> None:
         """Write the file, and make it the newest change (see order_times)."""
         (self.path / name).write_text(text)
         order_times(self.path, name)
+
+    @contextlib.contextmanager
+    def edited(self, name: str, text: str):
+        """The file holds text (see edit) inside the with, and what it held before after it."""
+        before = self.read(name)
+        self.edit(name, text)
+        try:
+            yield
+        finally:
+            self.edit(name, before)
+
+
+@contextlib.contextmanager
+def homed(user: int | None, **answers: str):
+    """A project baked with these answers in a home of its own, world-readable and owned with the
+    project by user, as a home directory is; make clean, then the home, go after the with."""
+    home = Path(tempfile.mkdtemp(prefix="repro-home-"))
+    home.chmod(0o755)
+    project = Project(bake(home, **answers), user)
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    try:
+        yield project
+    finally:
+        project.make("clean", check=False)
+        shutil.rmtree(home)
+
+
+def committed(folder: Path, **answers: str) -> Project:
+    """A project baked into folder with git, as a student's clean tree is after the first
+    `make image`: the image built, and the base image's pin committed."""
+    project = Project(bake(folder, init_git="yes", **answers))
+    project.make("image")
+    project.commit_base_pin()
+    return project
 
 
 FAKE_DOCKER = """\

@@ -36,6 +36,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def taken_port():
+    """A TCP port on 127.0.0.1 that something listens on, inside the with."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
 def training_container(project: Path, seconds: float = 60) -> str:
     """The id of the container that runs train.py with this project folder mounted, once it has started."""
     deadline = time.monotonic() + seconds
@@ -65,11 +74,6 @@ def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None
                 return
         time.sleep(0.1)
     pytest.fail(f"step {step} of {run} never reached {store}")
-
-
-@pytest.fixture
-def baked(tmp_path):
-    return bake(tmp_path)
 
 
 def docker_is_reachable() -> bool:

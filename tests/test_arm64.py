@@ -49,17 +49,15 @@ def arm64_missing() -> str | None:
 
 def documented_results(project: Path) -> dict[str, tuple[bool, bool]]:
     """docs/reproducibility.md's table: for each model, whether arm64 gave amd64's fingerprint and model hash."""
-    rows = re.findall(
-        r"^\| linux/arm64 \| (\w+) \| (yes|no) \| (yes|no) \|$",
-        (project / "docs" / "reproducibility.md").read_text(),
-        re.M,
-    )
+    table = (project / "docs" / "reproducibility.md").read_text()
+    rows = re.findall(r"^\| linux/arm64 \| (\w+) \| (yes|no) \| (yes|no) \|$", table, re.M)
     return {model: (fingerprint == "yes", model_hash == "yes") for model, fingerprint, model_hash in rows}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    if reason := arm64_missing():
+    reason = arm64_missing()
+    if reason:
         pytest.skip(reason)
     project = Project(bake(tmp_path_factory.mktemp("arm64"), project_name="Repro Arm", init_git="yes"))
     project.make("image")
@@ -79,16 +77,9 @@ def runs(project) -> dict[str, dict]:
 
 
 def test_the_arm64_image_is_built_for_arm64_and_runs_there(project, runs):
-    tags = subprocess.run(
-        [DOCKER, "image", "ls", "--format", "{{.Tag}}", PROJECT], capture_output=True, text=True, check=True
-    ).stdout.split()
+    tags = project.docker("image", "ls", "--format", "{{.Tag}}", PROJECT).stdout.split()
     [arm64_tag] = [tag for tag in tags if tag.endswith("-linux-arm64")]
-    architecture = subprocess.run(
-        [DOCKER, "image", "inspect", "--format", "{{.Architecture}}", f"{PROJECT}:{arm64_tag}"],
-        capture_output=True,
-        text=True,
-    )
-    assert architecture.stdout.strip() == "arm64"
+    assert project.inspect("{{.Architecture}}", f"{PROJECT}:{arm64_tag}") == "arm64"
     for model in MODELS:
         assert runs[f"amd64-{model}"]["machine"] == "x86_64"
         assert runs[f"arm64-{model}"]["machine"] == "aarch64"

@@ -4,13 +4,13 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from baked import captured, git
 from conftest import REPO, bake, tool
 
 OPTIONS = {
@@ -127,6 +127,14 @@ LAB_WORDS = re.compile(
 )
 
 
+# Each overlay option: the files it adds, and the words that a project without it never holds.
+OVERLAYS = {
+    "include_classroom": (CLASSROOM_FILES, CLASSROOM_WORDS),
+    "include_lab_tools": (LAB_FILES, LAB_WORDS),
+    "include_notebooks": (NOTEBOOK_FILES, NOTEBOOK_WORDS),
+}
+
+
 def project_files(project: Path) -> set[str]:
     return {
         str(path.relative_to(project)) for path in project.rglob("*") if path.is_file() and ".git/" not in str(path)
@@ -144,7 +152,7 @@ def test_default_bake_has_exactly_the_expected_files(tmp_path):
 def test_the_lab_tools_add_their_files_targets_and_section(tmp_path):
     project = bake(tmp_path, include_lab_tools="yes")
     assert project_files(project) == DEFAULT_FILES | LAB_FILES
-    targets = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True).stdout
+    targets = captured(["make"], cwd=project, check=True).stdout
     assert all(f"  {target} " in targets for target in ("push", "pull", "tracking-server", "sweep", "sweep-status"))
     assert "[docs/lab.md](docs/lab.md)" in (project / "README.md").read_text()
 
@@ -154,8 +162,7 @@ def test_the_classroom_option_adds_its_workflow_targets_and_section(tmp_path, ac
     project = bake(tmp_path, include_classroom="yes", include_github_actions=actions)
     ci = set() if actions == "yes" else {".github/workflows/ci.yml"}
     assert project_files(project) == (DEFAULT_FILES - ci) | CLASSROOM_FILES
-    listed = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True)
-    targets = listed.stdout
+    targets = captured(["make"], cwd=project, check=True).stdout
     assert "  grade-reproduce " in targets and "  grade-score " in targets
     assert "[docs/classroom.md](docs/classroom.md)" in (project / "README.md").read_text()
 
@@ -163,7 +170,7 @@ def test_the_classroom_option_adds_its_workflow_targets_and_section(tmp_path, ac
 def test_the_notebooks_add_their_files_targets_hook_and_section(tmp_path):
     project = bake(tmp_path, include_notebooks="yes")
     assert project_files(project) == DEFAULT_FILES | NOTEBOOK_FILES
-    targets = subprocess.run(["make"], cwd=project, capture_output=True, text=True, check=True).stdout
+    targets = captured(["make"], cwd=project, check=True).stdout
     assert all(f"  {target} " in targets for target in ("notebook", "verify-notebooks", "notebook-lock"))
     assert "[docs/notebooks.md](docs/notebooks.md)" in (project / "README.md").read_text()
     hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
@@ -174,7 +181,7 @@ def test_the_notebooks_add_their_files_targets_hook_and_section(tmp_path):
     code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
     assert ".ipynb_checkpoints/" in (project / ".gitignore").read_text().split()
-    linted = subprocess.run([tool("hadolint"), "notebook.Dockerfile"], cwd=project, capture_output=True, text=True)
+    linted = captured([tool("hadolint"), "notebook.Dockerfile"], cwd=project)
     assert linted.returncode == 0, linted.stdout
 
 
@@ -187,28 +194,18 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
         if not name.startswith("scripts/"):
             assert not JINJA_MARKERS.search((project / name).read_text()), f"unrendered Jinja in {name}"
     for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--no-cache", "--check", "."]):
-        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        result = captured(command, cwd=project)
         assert result.returncode == 0, result.stdout + result.stderr
     workflows = (answers["include_github_actions"], answers["include_classroom"])
     assert (project / ".github").exists() == ("yes" in workflows)
-    assert (files >= CLASSROOM_FILES) == (answers["include_classroom"] == "yes")
-    if answers["include_classroom"] == "no":
-        assert not CLASSROOM_FILES & files
-        for name in files - {".cruft.json"}:
-            text = (project / name).read_text()
-            assert not CLASSROOM_WORDS.search(text), f"Classroom is mentioned in {name}"
+    for option, (added, words) in OVERLAYS.items():
+        assert (files >= added) == (answers[option] == "yes")
+        if answers[option] == "no":
+            assert not added & files
+            for name in files - {".cruft.json"}:
+                assert not words.search((project / name).read_text()), f"{name} mentions {option}"
     assert (project / ".git").exists() == (answers["init_git"] == "yes")
-    assert (files >= LAB_FILES) == (answers["include_lab_tools"] == "yes")
-    if answers["include_lab_tools"] == "no":
-        assert not LAB_FILES & files
-        for name in files - {".cruft.json"}:
-            assert not LAB_WORDS.search((project / name).read_text()), f"a lab tool is mentioned in {name}"
-    assert (files >= NOTEBOOK_FILES) == (answers["include_notebooks"] == "yes")
-    if answers["include_notebooks"] == "no":
-        assert not NOTEBOOK_FILES & files
-        for name in files - {".cruft.json"}:
-            assert not NOTEBOOK_WORDS.search((project / name).read_text()), f"a notebook is mentioned in {name}"
-    else:
+    if answers["include_notebooks"] == "yes":
         json.loads((project / "notebooks" / "start.ipynb").read_text())
     if answers["framework"] == "scikit-learn":
         assert f'"{answers["default_model"]}"' in (project / "config.py").read_text()
@@ -224,16 +221,8 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
 
 def test_git_init_makes_one_clean_commit(tmp_path):
     project = bake(tmp_path, init_git="yes")
-    log = subprocess.run(["git", "log", "--format=%an %s"], cwd=project, capture_output=True, text=True, check=True)
-    assert log.stdout.strip() == "Your Name Start from repro-template"
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True)
-    assert status.stdout == ""
-
-
-def test_hadolint_passes_on_the_dockerfile(tmp_path):
-    project = bake(tmp_path)
-    result = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=project, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
+    assert git(project, "log", "--format=%an %s").strip() == "Your Name Start from repro-template"
+    assert git(project, "status", "--porcelain") == ""
 
 
 def test_workflow_runs_lint_tests_and_a_cached_image_build(tmp_path):
@@ -267,21 +256,20 @@ OWN_TESTS_BAKES = {"default": {}, "svm-lab": {"default_model": "svm", "include_l
 @pytest.mark.parametrize("answers", OWN_TESTS_BAKES.values(), ids=OWN_TESTS_BAKES)
 def test_generated_projects_own_tests_pass(tmp_path, answers):
     project = bake(tmp_path, **answers)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True
-    )
+    result = captured([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
-def test_make_lint_runs_the_pre_commit_checks(tmp_path):
-    project = bake(tmp_path)
+@pytest.mark.parametrize("framework", ["scikit-learn", "pytorch"])
+def test_make_lint_runs_the_pre_commit_checks(tmp_path, framework):
+    project = bake(tmp_path, framework=framework)
     hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
     ids = [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]]
     assert ids == ["ruff-check", "ruff-format", "hadolint"]
     makefile = (project / "Makefile").read_text()
     assert all(command in makefile for command in ("ruff check .", "ruff format --check .", "hadolint Dockerfile"))
-    tools = str(Path(tool("ruff")).parent)
+    tools = ":".join(str(Path(tool(name)).parent) for name in ("ruff", "hadolint"))
     env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"}
-    result = subprocess.run(["make", "lint"], cwd=project, env=env, capture_output=True, text=True)
+    result = captured(["make", "lint"], cwd=project, env=env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,10 +1,10 @@
 """A student reads the generated project end to end: its size stays within these budgets."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from baked import captured
 from conftest import bake
 
 CODE = {".py", ".sh", ".mk"}
@@ -25,35 +25,18 @@ def code_lines(project: Path, tests: bool = False) -> dict[str, int]:
     return counts
 
 
-def wide_lines(project: Path) -> list[str]:
-    narrow = [path for path in project.rglob("*") if path.suffix in NARROW or path.name in CODE_NAMES]
-    narrow += sorted((project / "scripts").glob("*.py"))
+def lines_where(project: Path, paths: list[Path], bad) -> list[str]:
+    """path:number of each line of these files that bad(line) finds."""
     return [
         f"{path.relative_to(project)}:{number}"
-        for path in narrow
+        for path in paths
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if len(line) > WIDEST
+        if bad(line)
     ]
 
 
-def wide_python(project: Path) -> list[str]:
-    """Every Python line over 100 characters, tests and options' files included."""
-    return [
-        f"{path.relative_to(project)}:{number}"
-        for path in sorted(project.rglob("*.py"))
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if len(line) > WIDEST
-    ]
-
-
-def walruses(project: Path) -> list[str]:
-    """Every Python line that assigns inside an expression: one idea per line."""
-    return [
-        f"{path.relative_to(project)}:{number}"
-        for path in sorted(project.rglob("*.py"))
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if ":=" in line
-    ]
+def wide(line: str) -> bool:
+    return len(line) > WIDEST
 
 
 @pytest.mark.parametrize("lab", ["no", "yes"])
@@ -65,9 +48,11 @@ def test_the_project_reads_easily(tmp_path, framework, lab):
     counts = code_lines(project)
     python = {name: count for name, count in counts.items() if name.endswith(".py") and "/" not in name}
     assert python["train.py"] >= max(python.values()), python  # the file a student edits is the biggest
-    assert wide_lines(project) == []
-    assert wide_python(project) == []
-    assert walruses(project) == []
+    narrow = [path for path in project.rglob("*") if {path.suffix, path.name} & NARROW]
+    assert lines_where(project, narrow, wide) == []
+    python_files = sorted(project.rglob("*.py"))  # tests and options' files included
+    assert lines_where(project, python_files, wide) == []
+    assert lines_where(project, python_files, lambda line: ":=" in line) == []  # one idea per line
     dockerfile = (project / "Dockerfile").read_text()
     assert dockerfile.count("uv pip sync --require-hashes") == 1  # one installer, uv, from the lock
     makefile = (project / "Makefile").read_text()
@@ -77,7 +62,7 @@ def test_the_project_reads_easily(tmp_path, framework, lab):
 def test_make_help_lists_the_targets_of_a_students_day(tmp_path):
     """Eleven for the work itself (lock among them), and two that close the loop from a run to a grade."""
     project = bake(tmp_path)
-    listed = subprocess.run(["make", "help"], cwd=project, capture_output=True, text=True, check=True).stdout
+    listed = captured(["make", "help"], cwd=project, check=True).stdout
     targets = re.findall(r"^  ([a-z-]+) +\[(?:host|container)\]", listed, flags=re.MULTILINE)
     assert targets == [
         "image",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from baked import Project, git
+from baked import Project, captured, committed, git
 from conftest import DOCKER, bake, tool
 
 GRADER = "classroom-resources/autograding-command-grader@v1"
@@ -29,7 +29,7 @@ def run_as_the_grader(folder: Path, step: dict) -> subprocess.CompletedProcess:
     script = " && ".join(filter(None, [step["with"]["setup-command"], step["with"]["command"]]))
     timeout = 60 * int(step["with"]["timeout"])
     command = [*env, "sh", "-c", script]
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)
+    return captured(command, cwd=folder, timeout=timeout)
 
 
 def test_the_workflow_grades_build_reproduce_and_score_with_the_reporter(tmp_path):
@@ -52,35 +52,30 @@ def test_actionlint_and_zizmor_pass_on_every_generated_workflow(tmp_path):
     project = bake(tmp_path, project_name="Repro Classroom Lint", include_classroom="yes")
     tools = ":".join(str(Path(tool(name)).parent) for name in ("ruff", "actionlint", "zizmor"))
     env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"}
-    result = subprocess.run(["make", "lint"], cwd=project, env=env, capture_output=True, text=True)
+    result = captured(["make", "lint"], cwd=project, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "actionlint .github/workflows/ci.yml .github/workflows/classroom.yml\n" in result.stdout
     assert "zizmor --offline --quiet ." in result.stdout
     ci = project / ".github/workflows/ci.yml"
     pinned = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
     ci.write_text(ci.read_text().replace(pinned, "actions/checkout@v4"))
-    result = subprocess.run(["make", "lint"], cwd=project, env=env, capture_output=True, text=True)
+    result = captured(["make", "lint"], cwd=project, env=env)
     assert result.returncode != 0 and "unpinned-uses" in result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
 def hand_in(tmp_path_factory):
     """A student of a Classroom course hands a run in and pushes it."""
-    answers = {"project_name": "Repro Classroom", "include_classroom": "yes", "init_git": "yes"}
-    student = Project(bake(tmp_path_factory.mktemp("cls"), **answers))
-    student.make("image")
-    student.commit_base_pin()
+    answers = {"project_name": "Repro Classroom", "include_classroom": "yes"}
+    student = committed(tmp_path_factory.mktemp("cls"), **answers)
     student.make("train", "N_ESTIMATORS=10", "RUN_NAME=forest")
-    student.make("submit", "RUN=forest")
-    git(student.path, "add", "results")
-    git(student.path, "commit", "--quiet", "-m", "Hand in forest")
-    yield student.path
+    student.hand_in("forest")
+    yield student
     student.make("clean", check=False)
 
 
-def fresh_clone(source: Path, folder: Path) -> Path:
-    git(folder, "clone", "--quiet", str(source), str(folder / "repo"))
-    return folder / "repo"
+def fresh_clone(hand_in: Project, folder: Path) -> Path:
+    return hand_in.clone(folder / "repo").path
 
 
 @pytest.mark.docker

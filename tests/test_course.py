@@ -4,14 +4,13 @@ clone, one repository at a time and for a whole class."""
 import csv
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from baked import Project, git
-from conftest import DOCKER, REPO, bake
+from baked import HANDED_IN, committed, git, read_store
+from conftest import DOCKER, REPO
 
 pytestmark = pytest.mark.docker
 
@@ -27,9 +26,7 @@ def metrics(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
     """A student's project with two runs of different configs, made from a clean, committed tree."""
-    student = Project(bake(tmp_path_factory.mktemp("student"), project_name="Repro Course", init_git="yes"))
-    student.make("image")
-    student.commit_base_pin()
+    student = committed(tmp_path_factory.mktemp("student"), project_name="Repro Course")
     for name, settings in RUNS.items():
         student.make("train", FAST, *settings, f"RUN_NAME={name}")
     yield student
@@ -50,7 +47,7 @@ def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(studen
         assert f"| {record['result']['metrics']['test_accuracy']:.4f} |" in line
         assert line.endswith(f"| {record['result']['fingerprint'][:12]} | no |")
     assert (student.path / "outputs" / "compare.md").read_text() in result.stdout
-    with sqlite3.connect(f"file:{student.path}/.trackio/{PROJECT}.db?mode=ro", uri=True) as store:
+    with read_store(student.path / ".trackio" / f"{PROJECT}.db") as store:
         [report] = store.execute("SELECT metrics FROM metrics WHERE run_name = 'compare'").fetchall()
         models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
         groups = dict(store.execute("SELECT run_name, json_extract(config, '$._Group') FROM configs").fetchall())
@@ -64,36 +61,27 @@ def test_a_run_from_a_dirty_tree_is_refused(student):
     (student.path / "notes.txt").write_text("an uncommitted file makes the tree dirty\n")
     try:
         student.make("train", FAST, "RUN_NAME=dirty")
-        result = student.make("submit", "RUN=dirty", check=False)
+        result = student.fails("submit", "RUN=dirty")
     finally:
         (student.path / "notes.txt").unlink()
-    assert result.returncode != 0
     assert "error: run dirty was made from uncommitted changes: commit, train again" in result.stderr
     assert "Traceback" not in result.stderr and not (student.path / "results" / "dirty").exists()
 
 
 def test_submit_names_a_missing_run_in_one_line(student):
-    result = student.make("submit", "RUN=no-such-run", check=False)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    result = student.fails("submit", "RUN=no-such-run")
+    assert "Traceback" not in result.stderr
     assert "error: no run 'no-such-run' in outputs/ to hand in: RUN= names one of" in result.stderr
 
 
 @pytest.fixture(scope="module")
 def handed_in(student, tmp_path_factory):
     """The student hands the forest run in and commits it; staff clone the repository afresh."""
-    result = student.make("submit", "RUN=forest")
-    assert "OK: run forest reproduced bit-identical" in result.stdout
-    assert "Now commit it: git add results" in result.stdout
-    assert sorted(path.name for path in (student.path / "results" / "forest").iterdir()) == [
-        "manifest.json",
-        "metrics.json",
-        "predictions.csv",
-    ]
-    git(student.path, "add", "results")
-    git(student.path, "commit", "--quiet", "-m", "Hand in forest")
-    clone = tmp_path_factory.mktemp("staff") / PROJECT
-    git(clone.parent, "clone", "--quiet", str(student.path), str(clone))
-    return Project(clone)
+    said = student.hand_in("forest")
+    assert "OK: run forest reproduced bit-identical" in said
+    assert "Now commit it: git add results" in said
+    assert sorted(path.name for path in (student.path / "results/forest").iterdir()) == HANDED_IN
+    return student.clone(tmp_path_factory.mktemp("staff") / PROJECT)
 
 
 def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
@@ -108,22 +96,20 @@ def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
 
 @pytest.mark.parametrize("tampered", ["metrics.json", "manifest.json", "predictions.csv"])
 def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
-    path = handed_in.path / "results" / "forest" / tampered
-    original = path.read_text()
+    name = f"results/forest/{tampered}"
+    original = handed_in.read(name)
     if tampered == "predictions.csv":
         header, first, *rest = original.splitlines()
         row, true, predicted = first.split(",")
-        path.write_text("\n".join([header, f"{row},{true},{(int(predicted) + 1) % 10}", *rest]) + "\n")
+        changed = "\n".join([header, f"{row},{true},{(int(predicted) + 1) % 10}", *rest]) + "\n"
     else:
         record = json.loads(original)
         scores = record["result"]["metrics"] if tampered == "manifest.json" else record
         scores["test_accuracy"] = round(scores["test_accuracy"] + 0.05, 4)
-        path.write_text(json.dumps(record, indent=2))
-    try:
-        result = handed_in.make("reproduce", "RUN=forest", check=False)
-    finally:
-        path.write_text(original)
-    assert result.returncode != 0 and "FAILED: run forest did not reproduce:" in result.stderr
+        changed = json.dumps(record, indent=2)
+    with handed_in.edited(name, changed):
+        result = handed_in.fails("reproduce", "RUN=forest")
+    assert "FAILED: run forest did not reproduce:" in result.stderr
     expected = "predictions: 1 rows differ" if tampered == "predictions.csv" else "test_accuracy:"
     assert expected in result.stderr
 

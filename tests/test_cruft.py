@@ -7,15 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from baked import captured, git
 from conftest import REPO, tool
 
 FIX = "A fix from the course staff."
 STUDENT_EDIT = "# my own experiment\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Staff", "-c", "user.email=staff@example.com"]
-    return subprocess.run(["git", *identity, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
 def template_checkout(destination: Path) -> Path:
@@ -32,17 +28,20 @@ def template_checkout(destination: Path) -> Path:
 
 
 def cruft(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([tool("cruft"), *args], cwd=project, capture_output=True, text=True, timeout=300)
+    return captured([tool("cruft"), *args], cwd=project, timeout=300)
+
+
+def cookiecutter(cwd: Path, output: Path, template: str) -> None:
+    """`cookiecutter --no-input template` in cwd, as a student types it."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), template]
+    env = {**os.environ, "PWD": str(cwd)}
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
 
 
 def test_cruft_update_brings_a_fix_and_keeps_the_students_edit(tmp_path):
     template = template_checkout(tmp_path / "template")
     first_commit = git(template, "rev-parse", "HEAD").strip()
-    subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path / "out"), str(template)],
-        check=True,
-        capture_output=True,
-    )
+    cookiecutter(tmp_path, tmp_path / "out", str(template))
     project = tmp_path / "out" / "my_project"
     record = json.loads((project / ".cruft.json").read_text())
     assert record["template"] == str(template) and record["commit"] == first_commit
@@ -72,13 +71,7 @@ def test_a_project_baked_from_a_relative_path_can_be_updated(tmp_path):
     template = template_checkout(tmp_path / "template")
     for cwd, argument in ((template, "."), (tmp_path, "template")):
         output = tmp_path / f"out-{argument.strip('.') or 'dot'}"
-        subprocess.run(
-            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), argument],
-            cwd=cwd,
-            env={**os.environ, "PWD": str(cwd)},
-            check=True,
-            capture_output=True,
-        )
+        cookiecutter(cwd, output, argument)
         record = json.loads((output / "my_project" / ".cruft.json").read_text())
         assert record["template"] == str(template) and record["commit"] == git(template, "rev-parse", "HEAD").strip()
         assert cruft(output / "my_project", "check").returncode == 0

@@ -1,19 +1,19 @@
 """The generated project's devcontainer, opened with the reference client (@devcontainers/cli), as VS Code and
 Codespaces open it: the project's own image, the same result as `make train`, and files that belong to the user."""
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
-from baked import NON_ROOT_UID, Project, socket_group_id
-from conftest import DOCKER, REPO, bake, free_port
-from test_docker_e2e import post_json, wait_for_http
+from baked import NON_ROOT_UID, Project, captured, homed, socket_group_id, tracked_runs
+from conftest import DOCKER, REPO, free_port
+from test_docker_e2e import wait_for_http
 
 pytestmark = pytest.mark.docker
 
@@ -33,11 +33,8 @@ def devcontainer_cli() -> Path:
     npm = shutil.which("npm")
     if npm is None:  # outside CI only: there, a skip fails the run (conftest.py)
         pytest.skip("npm is not installed, to install @devcontainers/cli: apt-get install nodejs npm")
-    result = subprocess.run(
-        [npm, "install", "--prefix", str(CLI_DIR), "--no-audit", "--no-fund", f"@devcontainers/cli@{CLI_VERSION}"],
-        capture_output=True,
-        text=True,
-    )
+    flags = ["--prefix", str(CLI_DIR), "--no-audit", "--no-fund"]
+    result = captured([npm, "install", *flags, f"@devcontainers/cli@{CLI_VERSION}"])
     assert result.returncode == 0, f"cannot install @devcontainers/cli@{CLI_VERSION}:\n{result.stderr[-3000:]}"
     return cli
 
@@ -72,9 +69,7 @@ class Developer:
 
     def run(self, *command: str) -> str:
         """Run a command in the project, as this developer; its output."""
-        result = subprocess.run(
-            [*self.prefix, *command], cwd=self.project, env=self.env, capture_output=True, text=True, timeout=900
-        )
+        result = captured([*self.prefix, *command], cwd=self.project, env=self.env, timeout=900)
         assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result.stdout
 
@@ -84,37 +79,43 @@ class Developer:
 
 
 def docker(*args: str) -> list[str]:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=True).stdout.split()
+    return captured([DOCKER, *args], check=True).stdout.split()
+
+
+@contextlib.contextmanager
+def opened_devcontainer(cli: Path, **answers: str):
+    """A project baked with these answers, opened in its devcontainer by a developer: (developer,
+    container id)."""
+    user = NON_ROOT_UID if os.getuid() == 0 else None
+    with homed(user, dashboard_port=str(free_port()), **answers) as project:
+        try:
+            developer = Developer(project.path.parent, project.path, cli)
+            up = developer.run(*developer.devcontainer("up"))
+            outcome = json.loads(up.strip().splitlines()[-1])
+            assert outcome["outcome"] == "success", up
+            yield developer, outcome["containerId"]
+        finally:
+            remove_devcontainer(project.path)
+
+
+def remove_devcontainer(project: Path) -> None:
+    """The devcontainer of project, and the CLI's images of it: vsc-<folder>-<hash>, and the same
+    with -uid, where the user takes the host's uid."""
+    label = f"label=devcontainer.local_folder={project}"
+    containers = docker("ps", "--all", "--quiet", "--filter", label)
+    if containers:
+        docker("rm", "--force", *containers)
+    reference = f"reference=vsc-{project.name}-*"
+    images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", reference)
+    if images:
+        docker("image", "rm", *set(images))
 
 
 @pytest.fixture(scope="module")
 def opened(devcontainer_cli):
-    """The project, opened in its devcontainer by a developer: (developer, container id)."""
-    # A world-readable place, owned by the developer, as a home directory would be.
-    home = Path(tempfile.mkdtemp(prefix="repro-devcontainer-"))
-    home.chmod(0o755)
-    project = bake(home, project_name="Repro Devcontainer", dashboard_port=str(free_port()), init_git="yes")
-    try:
-        developer = Developer(home, project, devcontainer_cli)
-        subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
-        up = developer.run(*developer.devcontainer("up"))
-        outcome = json.loads(up.strip().splitlines()[-1])
-        assert outcome["outcome"] == "success", up
-        yield developer, outcome["containerId"]
-    finally:
-        containers = docker("ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}")
-        if containers:
-            docker("rm", "--force", *containers)
-        # The CLI's images: vsc-<folder>-<hash>, and the same with -uid, where the user takes the host's uid.
-        images = docker("image", "ls", "--format", "{{.Repository}}", "--filter", f"reference=vsc-{PROJECT}-*")
-        if images:
-            docker("image", "rm", *set(images))
-        Project(project).make("clean", check=False)
-        shutil.rmtree(home)
-
-
-def manifest(project: Path, run: str) -> dict:
-    return json.loads((project / "outputs" / run / "manifest.json").read_text())
+    answers = {"project_name": "Repro Devcontainer", "init_git": "yes"}
+    with opened_devcontainer(devcontainer_cli, **answers) as opened:
+        yield opened
 
 
 def test_training_in_the_devcontainer_gives_what_make_train_gives(opened):
@@ -122,7 +123,8 @@ def test_training_in_the_devcontainer_gives_what_make_train_gives(opened):
     settings = ["--remote-env", "N_ESTIMATORS=10", "--remote-env", "RUN_NAME=in-devcontainer"]
     developer.inside(*settings, "python", "train.py")
     developer.run("make", "train", "N_ESTIMATORS=10", "RUN_NAME=with-make")
-    inside, made = manifest(developer.project, "in-devcontainer"), manifest(developer.project, "with-make")
+    project = Project(developer.project)
+    inside, made = project.manifest("in-devcontainer"), project.manifest("with-make")
     for key in ("fingerprint", "model_sha256"):
         assert inside["result"][key] == made["result"][key], key
     assert inside["packages"] == made["packages"] and inside["python"] == made["python"]
@@ -172,8 +174,8 @@ def test_the_dashboard_in_the_devcontainer_answers_on_the_projects_port(opened):
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_for_http(base + "/") == 200
-        runs = {run["name"] for run in post_json(base + "/api/get_runs_for_project", {"project": PROJECT})["data"]}
-        assert {run.name for run in (developer.project / "outputs").iterdir()} <= runs
+        trained = {run.name for run in (developer.project / "outputs").iterdir()}
+        assert trained <= tracked_runs(base, PROJECT)
     finally:
         os.killpg(dashboard.pid, signal.SIGTERM)
         dashboard.wait(timeout=60)

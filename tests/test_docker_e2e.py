@@ -6,17 +6,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from baked import NON_ROOT_UID, Project, built
-from conftest import REPO, bake, free_port
+from baked import HARDENED, NON_ROOT_UID, Project, built, confinement, errors, homed, tracked_runs
+from conftest import REPO, bake, free_port, taken_port
 
 pytestmark = pytest.mark.docker
 
@@ -33,8 +31,7 @@ def project(tmp_path_factory):
     (path / "outputs" / "old-run").mkdir(parents=True)
     (path / "outputs" / "old-run" / "metrics.json").write_text("{}")
     project = Project(path)
-    result = project.make("image")
-    assert built(result)
+    assert built(project.make("image"))
     project.commit_base_pin()
     yield project
     project.make("clean", check=False)
@@ -47,23 +44,20 @@ def test_second_make_image_runs_no_build(project):
 
 
 def test_container_runs_as_non_root_and_keeps_secrets_and_outputs_out(project):
-    user = project.docker("run", "--rm", project.image(), "id", "-u")
-    assert user.stdout.strip() == "1000"
+    assert project.docker("run", "--rm", project.image(), "id", "-u").stdout.strip() == "1000"
     listing = project.docker("run", "--rm", project.image(), "ls", "-a", "/app").stdout.split()
     assert "train.py" in listing
     assert not {".env", ".git", "outputs", ".trackio", ".make"} & set(listing)
 
 
 def test_code_edit_needs_no_rebuild_and_takes_effect(project):
-    original = (project.path / "train.py").read_text()
-    project.edit("train.py", original.replace("def main() -> None:\n", 'def main() -> None:\n    print("EDITED")\n'))
-    try:
+    main = "def main() -> None:\n"
+    edited = project.read("train.py").replace(main, f'{main}    print("EDITED")\n')
+    with project.edited("train.py", edited):
         assert not built(project.make("image"))
         result = project.make("train", "N_ESTIMATORS=10")
-        assert not built(result)
-        assert "EDITED" in result.stdout
-    finally:
-        project.edit("train.py", original)
+    assert not built(result)
+    assert "EDITED" in result.stdout
 
 
 def test_training_twice_gives_the_same_results_on_the_host(project):
@@ -74,14 +68,14 @@ def test_training_twice_gives_the_same_results_on_the_host(project):
     assert "trackio show" not in printed[1] and printed[1].count("make dashboard") == 1
     for name in ("metrics.json", "predictions.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
-    results = [json.loads((run / "manifest.json").read_text())["result"] for run in (first, second)]
+    results = [project.manifest(run.name)["result"] for run in (first, second)]
     assert results[0]["model_sha256"] == results[1]["model_sha256"]
     for path in [first, *first.iterdir(), project.path / ".trackio" / f"{PROJECT}.db"]:
         assert path.stat().st_uid == os.getuid(), path
 
 
 def test_manifest_names_the_commit_and_the_image(project):
-    manifest = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    manifest = project.manifest()
     # The committed code without results/, so that a commit which only hands a run in keeps the same tree.
     tree = "".join(
         f"{line}\n" for line in project.git("ls-tree", "HEAD").splitlines() if line.split("\t")[1] != "results"
@@ -92,8 +86,8 @@ def test_manifest_names_the_commit_and_the_image(project):
         "diff_sha256": None,
         "tree": hashlib.sha256(tree.encode()).hexdigest(),
     }
-    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
-    [pin] = (project.path / "base-image.lock").read_text().splitlines()[1:]
+    image_id = project.inspect("{{.Id}}", project.image())
+    [pin] = project.read("base-image.lock").splitlines()[1:]
     image = {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed
     assert manifest["image"] == image | {"base": "python:3.11-slim", "base_id": pin.split()[-1]}
     assert manifest["lock"] == hashlib.sha256((project.path / "requirements.txt").read_bytes()).hexdigest()
@@ -104,14 +98,10 @@ def test_manifest_names_the_commit_and_the_image(project):
 
 
 def test_manifest_marks_uncommitted_changes(project):
-    readme = (project.path / "README.md").read_text()
-    project.edit("README.md", readme + "\nA local note.\n")
-    try:
+    with project.edited("README.md", project.read("README.md") + "\nA local note.\n"):
         project.make("train", "N_ESTIMATORS=10")
         diff = project.git("diff", "HEAD")
-    finally:
-        project.edit("README.md", readme)
-    code = json.loads((project.runs()[-1] / "manifest.json").read_text())["code"]
+    code = project.manifest()["code"]
     assert code["dirty"] is True
     assert code["diff_sha256"] == hashlib.sha256(diff.encode()).hexdigest()
 
@@ -120,8 +110,7 @@ def test_make_verify_and_reproduce_pass_in_the_container(project):
     result = project.make("verify", "N_ESTIMATORS=10")
     assert "OK: two fresh runs of the same config reproduced" in result.stdout
     run = project.runs()[-1].name
-    result = project.make("reproduce", f"RUN={run}")
-    assert f"OK: run {run} reproduced" in result.stdout
+    assert f"OK: run {run} reproduced" in project.make("reproduce", f"RUN={run}").stdout
 
 
 @pytest.mark.parametrize(
@@ -144,14 +133,12 @@ def test_your_own_csv_trains_and_verifies_in_the_container(project, data, target
     (project.path / "data" / f"{task}.csv").write_text(data)
     settings = [f"DATA=data/{task}.csv", f"TARGET={target}", "N_ESTIMATORS=10"]
     assert f"{task} (" in project.make("train", *settings).stdout
-    assert json.loads((project.runs()[-1] / "manifest.json").read_text())["data"]["task"] == task
+    assert project.manifest()["data"]["task"] == task
     assert "reproduced bit-identical" in project.make("verify", *settings).stdout
 
 
 def test_a_run_killed_for_memory_says_so(project):
-    result = project.make("train", "MEMORY=8m", check=False)
-    assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    [error] = errors(project.fails("train", "MEMORY=8m").stderr)
     assert error.startswith(
         "error: the run was killed (exit 137): unless you killed it, it ran out of memory: raise MEMORY="
     )
@@ -174,31 +161,24 @@ def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):
 
 
 def test_model_type_switches_without_rebuild(project):
-    result = project.make("train", "MODEL_TYPE=svm")
-    assert not built(result)
+    assert not built(project.make("train", "MODEL_TYPE=svm"))
     assert project.runs()[-1].name.startswith("svm-seed42-")
 
 
 def test_a_bad_setting_fails_in_the_container_with_one_line(project):
-    result = project.make("train", "N_ESTIMATORS=-3", check=False)
-    assert result.returncode != 0
-    assert "error: N_ESTIMATORS must be 1 or more, got -3" in result.stderr
+    result = project.fails("train", "N_ESTIMATORS=-3")
+    assert errors(result.stderr) == ["error: N_ESTIMATORS must be 1 or more, got -3"]
 
 
 def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
-    old_layers = json.loads(
-        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", project.image()).stdout
-    )
-    requirements = (project.path / "requirements.in").read_text()
-    project.edit("requirements.in", requirements + "six==1.17.0\n")
+    def layers(image: str) -> list[str]:
+        return json.loads(project.inspect("{{json .RootFS.Layers}}", image))
+
+    old_layers = layers(project.image())
+    project.edit("requirements.in", project.read("requirements.in") + "six==1.17.0\n")
     result = project.make("image", "BUILD_FLAGS=--progress=plain")
     assert built(result)
-    new_layers = json.loads(
-        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", project.image()).stdout
-    )
-    base_layers = json.loads(
-        project.docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", "python:3.11-slim").stdout
-    )
+    new_layers, base_layers = layers(project.image()), layers("python:3.11-slim")
     assert new_layers[: len(base_layers)] == old_layers[: len(base_layers)] == base_layers
     assert "load build context" in result.stderr and " CACHED" in result.stderr
     imported = project.docker("run", "--rm", project.image(), "python", "-c", "import six; print(six.__version__)")
@@ -207,8 +187,8 @@ def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
 
 def test_pip_installs_the_same_environment_as_uv(project):
     project.make("train", "N_ESTIMATORS=10")
-    with_uv = json.loads((project.runs()[-1] / "manifest.json").read_text())
-    dockerfile = (project.path / "Dockerfile").read_text()
+    with_uv = project.manifest()
+    dockerfile = project.read("Dockerfile")
     # The recipe of docs/docker.md: pip's install step instead of uv's, and no uv stage.
     recipe = re.search(r"^RUN --mount=type=cache,target=/root/.cache/pip.*?requirements.txt$", DOCS_DOCKER, re.M | re.S)
     with_pip = re.sub(
@@ -220,15 +200,12 @@ def test_pip_installs_the_same_environment_as_uv(project):
     with_pip = re.sub(r"^FROM \$\{BASE_IMAGE\} AS uv\nRUN .*?\n", "", with_pip, flags=re.M)
     assert " AS uv" not in with_pip and "/uv/bin/uv" not in with_pip
     assert "pip install --require-hashes --no-deps -r" in with_pip
-    project.edit("Dockerfile", with_pip)
-    try:
+    with project.edited("Dockerfile", with_pip):
         assert built(project.make("image"))
         project.make("train", "N_ESTIMATORS=10")
-    finally:
-        project.edit("Dockerfile", dockerfile)
-    with_pip = json.loads((project.runs()[-1] / "manifest.json").read_text())
+    with_pip = project.manifest()
     assert with_pip["image"]["id"] != with_uv["image"]["id"]
-    source = (project.path / "requirements.in").read_text().split()
+    source = project.read("requirements.in").split()
     pins = dict(line.split("==") for line in source if "==" in line)
     assert all(with_pip["packages"][name] == version for name, version in pins.items())
     assert with_pip["result"]["fingerprint"] == with_uv["result"]["fingerprint"]
@@ -248,41 +225,34 @@ def test_a_deleted_image_is_rebuilt(project):
 
 
 def test_a_failing_build_says_why_and_leaves_no_stamp(project):
-    dockerfile = (project.path / "Dockerfile").read_text()
-    project.edit("Dockerfile", dockerfile.replace("RUN useradd", "RUN no-such-command-here && useradd"))
-    result = project.make("image", check=False)
-    assert result.returncode != 0
+    failing = "RUN no-such-command-here && useradd"
+    with project.edited("Dockerfile", project.read("Dockerfile").replace("RUN useradd", failing)):
+        result = project.fails("image")
+        assert not list((project.path / ".make").glob("image-*"))
     assert "no-such-command-here: not found" in result.stderr
-    assert not list((project.path / ".make").glob("image-*"))
-    project.edit("Dockerfile", dockerfile)
     assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_an_interrupted_build_leaves_no_stamp(project):
-    requirements = (project.path / "requirements.txt").read_text()
-    project.edit("requirements.txt", requirements + "# interrupted\n")
-    make = project.start("image", stderr=None)
-    for line in make.stdout:
-        if line.startswith(f"Building {PROJECT}:"):
-            break
-    time.sleep(1)
-    os.killpg(make.pid, signal.SIGINT)
-    assert make.wait(timeout=60) != 0
-    assert not list((project.path / ".make").glob("image-*"))
-    project.edit("requirements.txt", requirements)
+    with project.edited("requirements.txt", project.read("requirements.txt") + "# interrupted\n"):
+        make = project.start("image", stderr=None)
+        for line in make.stdout:
+            if line.startswith(f"Building {PROJECT}:"):
+                break
+        time.sleep(1)
+        os.killpg(make.pid, signal.SIGINT)
+        assert make.wait(timeout=60) != 0
+        assert not list((project.path / ".make").glob("image-*"))
     assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
-    dockerfile = (project.path / "Dockerfile").read_text()
     (project.path / "data" / "extra.csv").write_text("a,b\n1,2\n")
-    project.edit("Dockerfile", dockerfile.replace("COPY --chown", "COPY data/extra.csv /tmp/\nCOPY --chown", 1))
-    try:
-        result = project.make("image", check=False)
-    finally:
-        project.edit("Dockerfile", dockerfile)
-    assert result.returncode != 0
-    [explained] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    copy = "COPY --chown"
+    extra = project.read("Dockerfile").replace(copy, f"COPY data/extra.csv /tmp/\n{copy}", 1)
+    with project.edited("Dockerfile", extra):
+        result = project.fails("image")
+    [explained] = errors(result.stderr)
     assert explained.startswith("error: A file that the Dockerfile copies is not in the build context")
     assert ".dockerignore" in explained
     assert not list((project.path / ".make").glob("image-*"))
@@ -290,53 +260,27 @@ def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
 
 
 def test_an_image_over_its_budget_is_reported(project):
-    dockerfile = (project.path / "Dockerfile").read_text()
-    project.edit("Dockerfile", dockerfile + "# over budget\n")
-    try:
+    with project.edited("Dockerfile", project.read("Dockerfile") + "# over budget\n"):
         result = project.make("image", "IMAGE_MAX_MB=10")
-    finally:
-        project.edit("Dockerfile", dockerfile)
-    size_mb = int(project.docker("image", "inspect", "--format", "{{.Size}}", project.image()).stdout) // 1_000_000
+    size_mb = int(project.inspect("{{.Size}}", project.image())) // 1_000_000
     assert f"Image {project.image()}: {size_mb} MB" in result.stdout
     assert "over its budget of 10 MB" in result.stderr
     assert not built(project.make("image"))  # the restored files' image is still here
 
 
 def test_a_stopped_daemon_gets_a_clear_message(project):
-    project.env["DOCKER_HOST"] = "unix:///tmp/no-docker-here.sock"
-    try:
-        result = project.make("image", check=False)
-    finally:
-        del project.env["DOCKER_HOST"]
-    assert result.returncode != 0
+    result = project.fails("image", DOCKER_HOST="unix:///tmp/no-docker-here.sock")
     assert "error: Docker is not running" in result.stderr
 
 
-def test_files_written_by_a_non_root_user_belong_to_that_user(tmp_path_factory):
+def test_files_written_by_a_non_root_user_belong_to_that_user():
     if os.getuid() != 0:
         pytest.skip("the suite already runs as a non-root user")
-    # A world-readable place, owned by the user, as a home directory would be.
-    home = Path(tempfile.mkdtemp(prefix="repro-nonroot-"))
-    home.chmod(0o755)
-    project = Project(bake(home), user=NON_ROOT_UID)
-    shutil.chown(home, NON_ROOT_UID, NON_ROOT_UID)
-    subprocess.run(["chown", "-R", f"{NON_ROOT_UID}:{NON_ROOT_UID}", str(project.path)], check=True)
-    try:
+    with homed(NON_ROOT_UID) as project:
         project.make("train", "N_ESTIMATORS=10")
         [run] = project.runs()
         written = [run, *run.iterdir(), *(project.path / ".trackio").rglob("*")]
         assert {path.stat().st_uid for path in written} == {NON_ROOT_UID}
-    finally:
-        project.make("clean", check=False)
-        shutil.rmtree(home)
-
-
-def post_json(url: str, payload: dict) -> dict:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def wait_for_http(url: str, seconds: float = 90) -> int:
@@ -383,15 +327,12 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_for_http(base + "/") == 200
-        runs = {run["name"] for run in post_json(base + "/api/get_runs_for_project", {"project": PROJECT})["data"]}
-        assert {run.name for run in project.runs()} <= runs
+        assert {run.name for run in project.runs()} <= tracked_runs(base, PROJECT)
 
         published = project.docker("port", container).stdout.strip().splitlines()
         assert published == [f"7860/tcp -> 127.0.0.1:{port}"]
         # Hardened as every container that make starts: no capabilities, no new privileges, a read-only image.
-        host = json.loads(project.docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
-        assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges"]
-        assert host["ReadonlyRootfs"] is True and host["PidsLimit"] == 1024 and "/tmp" in host["Tmpfs"]
+        assert confinement(container) == HARDENED
 
         page = f"{base}/?project={PROJECT}"
         dom = chromium("--dump-dom", page)
@@ -411,12 +352,8 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
 
 
 def test_a_taken_port_fails_fast_and_names_port(project):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         started = time.monotonic()
-        result = project.make("dashboard", f"PORT={port}", check=False, timeout=60)
-    assert result.returncode != 0
+        result = project.fails("dashboard", f"PORT={port}", timeout=60)
     assert time.monotonic() - started < 30
     assert f"Port {port} is already in use" in result.stderr and "PORT=" in result.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import baked
 import pytest
+from baked import errors, read_store
 from conftest import DOCKER, bake, free_port, training_container, wait_for_step
 from trackio.sqlite_storage import SCHEMA_VERSION
 
@@ -64,11 +65,6 @@ class Project(baked.Project):
         return [(alert["title"], alert["level"].lower()) for alert in self.trackio("alerts", "--run", run)["alerts"]]
 
 
-def errors(output: str) -> list[str]:
-    assert "Traceback" not in output, output
-    return [line for line in output.splitlines() if line.startswith("error:")]
-
-
 def docker(*args: str) -> str:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=True, timeout=120).stdout
 
@@ -79,10 +75,6 @@ def files(folder: Path) -> dict[str, str]:
         for path in folder.rglob("*")
         if path.is_file()
     }
-
-
-def read(store: Path) -> contextlib.closing:
-    return contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True))
 
 
 def run_name(output: str) -> str:
@@ -222,7 +214,7 @@ def test_eight_runs_at_once_into_one_store_are_all_complete(project):
         assert errors(output) == []
     runs = project.runs()
     assert len(runs) == 8 and all(files == MODEL_FILES for files in runs.values()) and project.leftovers() == []
-    with read(project.store) as store:
+    with read_store(project.store) as store:
         rows = store.execute("""SELECT run_name, group_concat(step) FROM metrics
             WHERE json_extract(metrics, '$."test/accuracy"') IS NOT NULL GROUP BY run_name""").fetchall()
     assert dict(rows) == dict.fromkeys(runs, "1,2,3,4,5")

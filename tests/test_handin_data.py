@@ -1,18 +1,14 @@
 """A hand-in on the student's own data, on a real engine: the data travels with the hand-in, a fresh
 clone reproduces it, and a changed cell, or a missing file, stops the rerun before it trains."""
 
-import functools
 import hashlib
-import http.server
 import ipaddress
 import json
 import random
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from baked import Project, git
+from baked import HANDED_IN, captured, committed, served
 from conftest import DOCKER, bake
 
 pytestmark = pytest.mark.docker
@@ -37,20 +33,14 @@ def penguins(path: Path) -> None:
 def clone(tmp_path_factory):
     """The student trains on data/penguins.csv, hands the run in as submit says; staff clone it."""
     folder = tmp_path_factory.mktemp("own")
-    student = Project(bake(folder, project_name="Repro Own Data", init_git="yes"))
+    student = committed(folder, project_name="Repro Own Data")
     penguins(student.path / "data" / "penguins.csv")
-    student.make("image")
-    student.commit_base_pin()
     student.make("train", *RUN)
-    said = student.make("submit", "RUN=own").stdout
+    said = student.hand_in("own")
     assert "Handed in as results/own/, with its data data/penguins.csv" in said
     assert (student.path / COPY).read_bytes() == (student.path / "data/penguins.csv").read_bytes()
-    git(student.path, "add", "results")
-    git(student.path, "commit", "--quiet", "-m", "Hand in own")
-    assert git(student.path, "status", "--porcelain") == ""  # submit's words leave nothing out
-    staff = Project(tmp_path_factory.mktemp("staff") / "repro_own_data")
-    git(staff.path.parent, "clone", "--quiet", str(student.path), str(staff.path))
-    yield staff
+    assert student.git("status", "--porcelain") == ""  # submit's words leave nothing out
+    yield student.clone(tmp_path_factory.mktemp("staff") / "repro_own_data")
     student.make("clean", check=False)
 
 
@@ -63,16 +53,12 @@ def test_a_fresh_clone_reproduces_a_run_on_own_data(clone):
 
 
 def test_one_changed_cell_stops_the_rerun_and_names_the_data(clone):
-    path = clone.path / COPY
-    original = path.read_text()
+    original = clone.read(COPY)
     recorded = hashlib.sha256(original.encode()).hexdigest()
-    path.write_text(original.replace("Dream", "Torgersen", 1))
-    changed = hashlib.sha256(path.read_bytes()).hexdigest()
-    try:
-        result = clone.make("reproduce", "RUN=own", check=False)
-    finally:
-        path.write_text(original)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    with clone.edited(COPY, original.replace("Dream", "Torgersen", 1)):
+        changed = hashlib.sha256((clone.path / COPY).read_bytes()).hexdigest()
+        result = clone.fails("reproduce", "RUN=own")
+    assert "Traceback" not in result.stderr
     error = f"error: {COPY} has sha256 {changed}, but run own was made from {recorded}"
     assert error in result.stderr.splitlines()
 
@@ -82,10 +68,10 @@ def test_missing_data_says_where_it_comes_from(clone):
     original = path.read_bytes()
     path.unlink()
     try:
-        result = clone.make("reproduce", "RUN=own", check=False)
+        result = clone.fails("reproduce", "RUN=own")
     finally:
         path.write_bytes(original)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr
     missing = "error: data/penguins.csv, the data of run own, is missing: a hand-in carries it in"
     assert missing in result.stderr
     assert "results/own/, a course data set is listed in data/sources.txt" in result.stderr
@@ -99,16 +85,11 @@ def test_data_too_big_for_git_is_refused_with_what_to_do(tmp_path):
         file.truncate(51 * 10**6)
     manifest = "{'run': 'big', 'data': {'file': 'data/big.csv', 'sha256': 'abc'}}"
     script = f"import sources; sources.to_hand_in({manifest})"
-    result = subprocess.run(["python3", "-c", script], cwd=project, capture_output=True, text=True)
+    result = captured(["python3", "-c", script], cwd=project)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     refusal = "error: data/big.csv is 51 MB, over the 50 MB that a hand-in carries"
     assert result.stderr.startswith(refusal)
     assert "add the line 'data/big.csv abc <URL>' to data/sources.txt" in result.stderr
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -116,52 +97,39 @@ def published(tmp_path):
     """Staff publish the course's data set once, on a web server that containers reach: on the
     address of Docker's bridge on this machine, not on every interface."""
     inspect = [DOCKER, "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"]
-    bridge = subprocess.run(inspect, capture_output=True, text=True, check=True)
+    bridge = captured(inspect, check=True)
     [config] = json.loads(bridge.stdout)
     # Docker gives the bridge the first address of its subnet unless told another.
     gateway = config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
     folder = tmp_path / "published"
     folder.mkdir()
     penguins(folder / "course.csv")
-    handler = functools.partial(QuietHandler, directory=folder)
-    server = http.server.ThreadingHTTPServer((gateway, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://{gateway}:{server.server_address[1]}/course.csv", folder / "course.csv"
-    server.shutdown()
+    with served(folder, gateway) as url:
+        yield f"{url}course.csv", folder / "course.csv"
 
 
 def test_a_course_data_set_is_handed_in_by_name_and_fetched_by_the_grader(published, tmp_path):
     url, original = published
     sha256 = hashlib.sha256(original.read_bytes()).hexdigest()
-    student = Project(bake(tmp_path / "student", project_name="Repro Course Data", init_git="yes"))
+    student = committed(tmp_path / "student", project_name="Repro Course Data")
     with (student.path / "data" / "sources.txt").open("a") as sources:
         sources.write(f"data/course.csv {sha256} {url}\n")
-    git(student.path, "commit", "--quiet", "-am", "The course's data set")
-    student.make("image")
-    student.commit_base_pin()
+    student.git("commit", "--quiet", "-am", "The course's data set")
     try:
         settings = ["DATA=data/course.csv", "TARGET=species", "N_ESTIMATORS=10", "RUN_NAME=shared"]
         assert "Fetching data/course.csv from" in student.make("train", *settings).stdout
-        said = student.make("submit", "RUN=shared").stdout
+        said = student.hand_in("shared")
         assert "Handed in as results/shared/. Now commit it" in said  # by name: no copy
-        assert sorted(path.name for path in (student.path / "results/shared").iterdir()) == [
-            "manifest.json",
-            "metrics.json",
-            "predictions.csv",
-        ]
-        git(student.path, "add", "results")
-        git(student.path, "commit", "--quiet", "-m", "Hand in shared")
-        staff = Project(tmp_path / "staff")
-        git(tmp_path, "clone", "--quiet", str(student.path), str(staff.path))
-        result = staff.make("reproduce", "RUN=shared")
+        handed_in = sorted(path.name for path in (student.path / "results/shared").iterdir())
+        assert handed_in == HANDED_IN
+        result = student.clone(tmp_path / "staff").make("reproduce", "RUN=shared")
         assert "Fetching data/course.csv" in result.stdout + result.stderr
         assert "OK: run shared reproduced bit-identical" in result.stdout
         original.write_text(original.read_text().replace("Dream", "Torgersen", 1))  # staff edit it
-        later = Project(tmp_path / "later")
-        git(tmp_path, "clone", "--quiet", str(student.path), str(later.path))
-        result = later.make("reproduce", "RUN=shared", check=False)
+        later = student.clone(tmp_path / "later")
+        result = later.fails("reproduce", "RUN=shared")
         changed = hashlib.sha256(original.read_bytes()).hexdigest()
-        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert "Traceback" not in result.stderr
         refusal = f"error: {url} gave sha256 {changed}, but data/sources.txt says {sha256}"
         assert refusal in result.stderr
         assert not (later.path / "data" / "course.csv").exists()  # nothing half-fetched is left

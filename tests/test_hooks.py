@@ -5,9 +5,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from baked import captured
 from conftest import REPO
 
-COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input"]
+
+def cookiecutter(output: Path, *answers: str) -> subprocess.CompletedProcess:
+    """cookiecutter --no-input into output, with these answers (field=value)."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), str(REPO)]
+    return captured([*command, *answers], timeout=60)
+
 
 BAD_ANSWERS = [
     ("project_slug", "My-Project", "lowercase letters and digits joined by single underscores"),
@@ -31,9 +37,7 @@ BAD_ANSWERS = [
 def test_bad_answer_is_refused_and_nothing_is_left(tmp_path, field, value, rule):
     output = tmp_path / "out"
     output.mkdir()
-    result = subprocess.run(
-        [*COOKIECUTTER, "-o", str(output), str(REPO), f"{field}={value}"], capture_output=True, text=True, timeout=60
-    )
+    result = cookiecutter(output, f"{field}={value}")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert errors == [f"ERROR: {field} {errors[0].split(field, 1)[1].strip()}"]
@@ -44,11 +48,6 @@ def test_bad_answer_is_refused_and_nothing_is_left(tmp_path, field, value, rule)
 
 @pytest.mark.parametrize(("field", "value"), [("seed", "0"), ("seed", str(2**32 - 1)), ("dashboard_port", "1024")])
 def test_edge_values_are_accepted(tmp_path, field, value):
-    result = subprocess.run(
-        [*COOKIECUTTER, "-o", str(tmp_path), str(REPO), f"{field}={value}", "init_git=no"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cookiecutter(tmp_path, f"{field}={value}", "init_git=no")
     assert result.returncode == 0, result.stderr
     assert Path(tmp_path / "my_project" / "train.py").exists()

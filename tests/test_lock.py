@@ -2,18 +2,14 @@
 moved, a newer release on an index that stays out, and a base image that moves under its tag."""
 
 import contextlib
-import functools
 import hashlib
-import http.server
 import io
 import re
-import subprocess
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
-from baked import Project, built
+from baked import Project, built, captured, errors, served
 from conftest import bake
 
 pytestmark = pytest.mark.docker
@@ -52,7 +48,7 @@ def locked(tmp_path_factory):
 
 
 def test_every_package_of_the_image_is_locked_with_hashes(locked):
-    lock = (locked.path / "requirements.txt").read_text()
+    lock = locked.read("requirements.txt")
     packages = hashes_by_package(lock)
     assert all(packages.values()), [name for name, hashes in packages.items() if not hashes]
     linux = {name: version for name, version in REQUIREMENT.findall(lock) if name not in ("colorama",)}
@@ -61,13 +57,12 @@ def test_every_package_of_the_image_is_locked_with_hashes(locked):
     for name, version in image.items():
         assert f"{name}=={version}" in lock, name
     assert len(image) >= 40 and "scipy" in image and "tzdata" in image
-    for name, version in REQUIREMENT.findall((locked.path / "requirements.in").read_text()):
+    for name, version in REQUIREMENT.findall(locked.read("requirements.in")):
         assert image[name] == version and name in linux
 
 
 def test_an_added_package_relocks_says_what_moved_and_rebuilds_once(locked):
-    source = (locked.path / "requirements.in").read_text()
-    locked.edit("requirements.in", source + "six\n")
+    locked.edit("requirements.in", locked.read("requirements.in") + "six\n")
     result = locked.make("image")
     assert re.search(r"^lock: \+ six 1\.\d+\.\d+$", result.stdout, re.M), result.stdout
     assert built(result)
@@ -77,11 +72,9 @@ def test_an_added_package_relocks_says_what_moved_and_rebuilds_once(locked):
 
 
 def test_nothing_moves_unless_requirements_in_asks_or_upgrade_does(locked):
-    source = (locked.path / "requirements.in").read_text()
-    lock = (locked.path / "requirements.txt").read_text()
-    result = locked.make("lock")
-    assert "lock: no package moved" in result.stdout
-    assert (locked.path / "requirements.txt").read_text() == lock
+    source, lock = locked.read("requirements.in"), locked.read("requirements.txt")
+    assert "lock: no package moved" in locked.make("lock").stdout
+    assert locked.read("requirements.txt") == lock
     locked.edit("requirements.in", source + "tzdata==2025.2\n")
     assert "lock: tzdata 2026.6 -> 2025.2" in locked.make("lock").stdout
     locked.edit("requirements.in", source)
@@ -91,16 +84,13 @@ def test_nothing_moves_unless_requirements_in_asks_or_upgrade_does(locked):
 
 
 def test_a_lock_that_cannot_be_made_changes_nothing(locked):
-    source = (locked.path / "requirements.in").read_text()
-    lock = (locked.path / "requirements.txt").read_text()
-    locked.edit("requirements.in", source + "no-such-package-for-repro-template==0.0.1\n")
-    try:
-        result = locked.make("image", check=False)
-    finally:
-        locked.edit("requirements.in", source)
-    assert result.returncode != 0 and not built(result)
+    lock = locked.read("requirements.txt")
+    unknown = "no-such-package-for-repro-template==0.0.1\n"
+    with locked.edited("requirements.in", locked.read("requirements.in") + unknown):
+        result = locked.fails("image")
+    assert not built(result)
     assert "error: requirements.in cannot be locked (uv says why above)" in result.stderr
-    assert (locked.path / "requirements.txt").read_text() == lock
+    assert locked.read("requirements.txt") == lock
 
 
 def fake_wheel(name: str, version: str) -> bytes:
@@ -119,11 +109,6 @@ def fake_wheel(name: str, version: str) -> bytes:
     return buffer.getvalue()
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        """Each request is no news: the test reads what the build installed."""
-
-
 @contextlib.contextmanager
 def wheel_index(root: Path, name: str, version: str):
     """A PEP 503 index on 127.0.0.1 that offers one newer release; yields its URL."""
@@ -133,17 +118,12 @@ def wheel_index(root: Path, name: str, version: str):
     (root / name / filename).write_bytes(wheel)
     digest = hashlib.sha256(wheel).hexdigest()
     (root / name / "index.html").write_text(f'<a href="{filename}#sha256={digest}">{filename}</a>\n')
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
+    with served(root) as url:
+        yield url
 
 
 def test_a_newer_release_on_an_index_stays_out_of_a_rebuilt_image(locked, tmp_path):
-    locked_tzdata = dict(REQUIREMENT.findall((locked.path / "requirements.txt").read_text()))["tzdata"]
+    locked_tzdata = dict(REQUIREMENT.findall(locked.read("requirements.txt")))["tzdata"]
     with wheel_index(tmp_path / "simple", "tzdata", "2099.1") as index:
         flags = f"BUILD_FLAGS=--no-cache --network=host --build-arg EXTRA_INDEX_URL={index}"
         assert built(locked.make("image", flags))
@@ -151,21 +131,14 @@ def test_a_newer_release_on_an_index_stays_out_of_a_rebuilt_image(locked, tmp_pa
         # The same index and build without the lock, as the project was before: the release gets in.
         unlocked = tmp_path / "unlocked"
         unlocked.mkdir()
-        (unlocked / "requirements.txt").write_text((locked.path / "requirements.in").read_text())
-        dockerfile = (locked.path / "Dockerfile").read_text()
-        old_install = "uv pip install -r /tmp/requirements.txt"
-        (unlocked / "Dockerfile").write_text(
-            dockerfile.replace("uv pip sync --require-hashes /tmp/requirements.txt", old_install)
-        )
+        (unlocked / "requirements.txt").write_text(locked.read("requirements.in"))
+        sync, install = "uv pip sync --require-hashes", "uv pip install -r"
+        (unlocked / "Dockerfile").write_text(locked.read("Dockerfile").replace(sync, install))
         (unlocked / "train.py").write_text("")
         tag = "repro-lock-unlocked:test"
         build = ["build", "--no-cache", "--network=host", "--build-arg", f"EXTRA_INDEX_URL={index}"]
-        built_unlocked = subprocess.run(
-            [locked.path / "scripts" / "docker.sh", *build, "-t", tag, str(unlocked)],
-            env=locked.env,
-            capture_output=True,
-            text=True,
-        )
+        docker_sh = locked.path / "scripts" / "docker.sh"
+        built_unlocked = captured([docker_sh, *build, "-t", tag, str(unlocked)], env=locked.env)
         assert built_unlocked.returncode == 0, built_unlocked.stderr[-3000:]
     try:
         check = locked.docker("run", "--rm", tag, "python", "-c", "import tzdata; print(tzdata.IANA_VERSION)")
@@ -181,56 +154,42 @@ def test_a_base_that_moves_under_its_tag_is_caught(locked, tmp_path):
         assert f"base: pinned {MOVED_BASE} (linux/amd64) at its id sha256:" in first.stdout
         (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nLABEL moved=yes\n")
         assert locked.docker("build", "-t", MOVED_BASE, str(tmp_path)).returncode == 0
-        moved = locked.make("image", f"BASE_IMAGE={MOVED_BASE}", check=False)
-        assert moved.returncode != 0 and not built(moved)
-        [error] = [line for line in moved.stderr.splitlines() if line.startswith("error:")]
+        moved = locked.fails("image", f"BASE_IMAGE={MOVED_BASE}")
+        assert not built(moved)
+        [error] = errors(moved.stderr)
         assert f"error: {MOVED_BASE} (linux/amd64) is now sha256:" in error
         assert "keep the old base under its tag (docker tag sha256:" in error and "BASE_UPDATE=1" in error
         taken = locked.make("image", f"BASE_IMAGE={MOVED_BASE}", "BASE_UPDATE=1")
         assert built(taken) and "base: pinned" in taken.stdout
-        labels = locked.docker("image", "inspect", "--format", "{{json .Config.Labels}}", locked.image()).stdout
-        assert '"moved":"yes"' in labels
+        assert '"moved":"yes"' in locked.inspect("{{json .Config.Labels}}", locked.image())
     finally:
         locked.docker("image", "rm", "--force", MOVED_BASE)
 
 
 def test_a_tampered_hash_fails_the_build_clearly(locked):
-    lock = (locked.path / "requirements.txt").read_text()
+    lock = locked.read("requirements.txt")
     [joblib] = re.findall(r"^joblib==.*?(?=^\S)", lock, flags=re.MULTILINE | re.DOTALL)
     tampered = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, joblib)
-    locked.edit("requirements.txt", lock.replace(joblib, tampered))
-    try:
-        result = locked.make("image", check=False)
-    finally:
-        locked.edit("requirements.txt", lock)
-    assert result.returncode != 0
+    with locked.edited("requirements.txt", lock.replace(joblib, tampered)):
+        result = locked.fails("image")
     assert "hash" in result.stderr.lower() and "joblib" in result.stderr
     assert "error: A downloaded package does not match its hash in requirements.txt" in result.stderr
     assert not list((locked.path / ".make").glob("image-*"))
 
 
 def test_a_package_added_to_the_lock_by_hand_is_refused_with_the_way(locked):
-    lock = (locked.path / "requirements.txt").read_text()
-    locked.edit("requirements.txt", lock + "six==1.17.0\n")
-    try:
-        result = locked.make("image", check=False)
-    finally:
-        locked.edit("requirements.txt", lock)
-    assert result.returncode != 0
+    with locked.edited("requirements.txt", locked.read("requirements.txt") + "six==1.17.0\n"):
+        result = locked.fails("image")
     assert "error: requirements.txt is the lock, made from requirements.in" in result.stderr
 
 
 def test_reproduce_says_same_lock_or_lists_what_moved(locked):
-    source = (locked.path / "requirements.in").read_text()
     locked.make("image")
     locked.make("train", "N_ESTIMATORS=10", "RUN_NAME=locked-run")
     same = locked.make("reproduce", "RUN=locked-run")
     assert "note: same lock (requirements.txt " in same.stderr and "lock:" not in same.stderr
-    locked.edit("requirements.in", source + "six==1.16.0\n")
-    try:
+    with locked.edited("requirements.in", locked.read("requirements.in") + "six==1.16.0\n"):
         moved = locked.make("reproduce", "RUN=locked-run")
-    finally:
-        locked.edit("requirements.in", source)
     assert "note: same lock" not in moved.stderr
     assert re.search(r"^  lock: [0-9a-f]{64} -> [0-9a-f]{64}$", moved.stderr, re.M), moved.stderr
     assert re.search(r"^  packages six: \S+ -> 1\.16\.0$", moved.stderr, re.M), moved.stderr

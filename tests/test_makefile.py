@@ -3,11 +3,13 @@
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
-from baked import fake_project
+from baked import captured, errors, fake_project
 from conftest import bake
 
+UNCHANGED = ["requirements.txt", "Dockerfile", "requirements.in"]  # touched, not changed
 TAG = re.compile(r"--tag (my_project:([0-9a-f]{12})-linux-(amd64|arm64)) ")
 
 
@@ -30,24 +32,22 @@ def test_first_image_builds_and_tags_with_a_content_hash_and_the_platform(projec
     assert len(content_hash) == 12
 
 
-def test_no_op_runs_no_build(project):
-    result = project.make("image")
-    assert result.returncode == 0
-    assert project.builds() == []
+@pytest.mark.parametrize("touched", [None, *UNCHANGED, "train.py"])
+def test_nothing_the_image_holds_changed_builds_and_locks_nothing(project, touched):
+    """A no-op, a dependency file touched but not changed, or an edit of code, which the image
+    does not hold."""
+    if touched == "train.py":
+        project.edit("train.py", project.read("train.py") + "\n# an edit\n")
+    elif touched:
+        project.touch(touched)
+    assert project.make("image").returncode == 0
+    assert project.builds() == [] and project.calls("run") == []
     assert project.calls("image inspect")
-
-
-@pytest.mark.parametrize("name", ["requirements.txt", "Dockerfile"])
-def test_touching_a_dependency_file_without_changing_it_builds_nothing(project, name):
-    project.touch(name)
-    project.make("image")
-    assert project.builds() == []
 
 
 def test_editing_a_dependency_changes_the_tag(project):
     [old_stamp] = project.stamps()
-    with (project.path / "requirements.txt").open("a") as requirements:
-        requirements.write("six==1.17.0\n")
+    project.edit("requirements.txt", project.read("requirements.txt") + "six==1.17.0\n")
     project.make("image")
     [build] = project.builds()
     assert old_stamp.removeprefix("image-") not in build
@@ -71,11 +71,16 @@ def test_build_flags_always_build(project):
     assert "--no-cache" in build
 
 
+def test_a_missing_image_is_rebuilt(project):
+    project.make("image", FAKE_INSPECT="1")
+    assert len(project.builds()) == 1
+
+
 def test_run_facts_cover_uncommitted_and_untracked_changes(tmp_path):
     project = bake(tmp_path, init_git="yes")
 
     def facts() -> dict:
-        printed = subprocess.run(["scripts/run-facts.sh"], cwd=project, capture_output=True, text=True, check=True)
+        printed = captured(["scripts/run-facts.sh"], cwd=project, check=True)
         return dict(line.split("=", 1) for line in printed.stdout.splitlines())
 
     clean = facts()
@@ -88,31 +93,16 @@ def test_run_facts_cover_uncommitted_and_untracked_changes(tmp_path):
     assert len(hashes) == 2 and clean["GIT_DIFF_SHA256"] not in hashes
 
 
-def test_editing_code_does_not_build(project):
-    (project.path / "train.py").write_text((project.path / "train.py").read_text() + "\n# an edit\n")
-    project.touch("train.py")
-    project.make("image")
-    assert project.builds() == []
-
-
-def test_a_missing_image_is_rebuilt(project):
-    project.make("image", FAKE_INSPECT="1")
-    assert len(project.builds()) == 1
-
-
 def test_a_failing_build_leaves_no_stamp(project):
-    (project.path / "Dockerfile").write_text((project.path / "Dockerfile").read_text() + "# edit\n")
-    result = project.make("image", FAKE_BUILD="1")
-    assert result.returncode != 0
+    project.edit("Dockerfile", project.read("Dockerfile") + "# edit\n")
+    project.fails("image", FAKE_BUILD="1")
     assert project.stamps() == []
-    result = project.make("image")
-    assert result.returncode == 0 and len(project.builds()) == 1
+    assert project.make("image").returncode == 0 and len(project.builds()) == 1
     assert len(project.stamps()) == 1
 
 
 def test_an_edited_requirements_in_is_locked_before_the_build(project):
-    with (project.path / "requirements.in").open("a") as source:
-        source.write("six==1.17.0\n")
+    project.edit("requirements.in", project.read("requirements.in") + "six==1.17.0\n")
     assert project.make("image").returncode == 0
     [lock_stage] = project.builds()  # the fake lock leaves requirements.txt as it was: no new image
     assert "--target uv --tag my_project-uv" in lock_stage
@@ -125,18 +115,12 @@ def test_an_edited_requirements_in_is_locked_before_the_build(project):
     assert lock.endswith("scripts/lock.py --upgrade")
 
 
-def test_an_unchanged_requirements_in_locks_nothing(project):
-    project.touch("requirements.in")
-    project.make("image")
-    assert project.calls("run") == [] and project.builds() == []
-
-
 def test_the_first_image_pins_the_base_and_its_id_is_part_of_the_tag(tmp_path):
     project = fake_project(tmp_path)
     assert not (project.path / "base-image.lock").exists()
     result = project.make("image", FAKE_BASE_ID="aaaa")
     assert "base: pinned python:3.11-slim (linux/amd64) at its id sha256:aaaa" in result.stdout
-    pins = (project.path / "base-image.lock").read_text().splitlines()
+    pins = project.read("base-image.lock").splitlines()
     assert pins[1:] == ["python:3.11-slim linux/amd64 id sha256:aaaa"]
     [first] = project.builds()
     assert "--label org.opencontainers.image.base.digest=sha256:aaaa" in first
@@ -151,7 +135,7 @@ def test_a_pulled_base_is_pinned_by_its_digest_and_built_from_it(tmp_path):
     # Pushed elsewhere under another name, then pulled: only the digest of its own name is its own.
     digests = "registry.example.org/python@sha256:9999 python@sha256:abcd"
     project.make("image", FAKE_BASE_DIGESTS=digests)
-    assert "python:3.11-slim linux/amd64 digest sha256:abcd" in (project.path / "base-image.lock").read_text()
+    assert "python:3.11-slim linux/amd64 digest sha256:abcd" in project.read("base-image.lock")
     [build] = project.builds()
     assert "--build-arg BASE_IMAGE=python:3.11-slim@sha256:abcd " in build
     moved = project.make("image", "BUILD_FLAGS=--pull", FAKE_BASE_DIGESTS="python@sha256:ef01")
@@ -163,33 +147,32 @@ def test_a_pulled_base_is_pinned_by_its_digest_and_built_from_it(tmp_path):
 def test_a_digest_of_another_name_is_not_the_bases(tmp_path):
     project = fake_project(tmp_path)
     project.make("image", FAKE_BASE_DIGESTS="127.0.0.1:5000/mirror/python@sha256:9999")
-    assert "python:3.11-slim linux/amd64 id sha256:1111" in (project.path / "base-image.lock").read_text()
+    assert "python:3.11-slim linux/amd64 id sha256:1111" in project.read("base-image.lock")
 
 
 def test_a_base_that_moved_under_its_tag_stops_the_build_until_taken_on_purpose(project):
-    pinned = (project.path / "base-image.lock").read_text()
-    result = project.make("image", FAKE_BASE_ID="2222")
-    assert result.returncode != 0 and project.builds() == []
-    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    pinned = project.read("base-image.lock")
+    [error] = errors(project.fails("image", FAKE_BASE_ID="2222").stderr)
+    assert project.builds() == []
     assert "python:3.11-slim (linux/amd64) is now sha256:2222" in error
     assert "not the sha256:1111 that base-image.lock pins" in error and "BASE_UPDATE=1" in error
-    assert (project.path / "base-image.lock").read_text() == pinned
+    assert project.read("base-image.lock") == pinned
     result = project.make("image", "BASE_UPDATE=1", FAKE_BASE_ID="2222")
     assert result.returncode == 0 and len(project.builds()) == 1
-    assert "python:3.11-slim linux/amd64 id sha256:2222" in (project.path / "base-image.lock").read_text()
+    assert "python:3.11-slim linux/amd64 id sha256:2222" in project.read("base-image.lock")
 
 
 def test_each_platform_pins_its_own_base(project):
     project.make(
         "image", "PLATFORM=linux/arm64", "BASE_IMAGE=arm64v8/python:3.11-slim", FAKE_BASE_PLATFORM="linux/arm64"
     )
-    pins = (project.path / "base-image.lock").read_text().splitlines()[1:]
+    pins = project.read("base-image.lock").splitlines()[1:]
     assert pins == [
         "python:3.11-slim linux/amd64 id sha256:1111",
         "arm64v8/python:3.11-slim linux/arm64 id sha256:1111",
     ]
-    result = project.make("image", "PLATFORM=linux/arm64")  # python:3.11-slim here is amd64's
-    assert result.returncode != 0 and "is not for linux/arm64" in result.stderr
+    result = project.fails("image", "PLATFORM=linux/arm64")  # python:3.11-slim here is amd64's
+    assert "is not for linux/arm64" in result.stderr
 
 
 def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(project):
@@ -209,9 +192,7 @@ def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(pr
 
 def test_gpu_adds_all_gpus_or_says_what_is_missing(tmp_path):
     project = fake_project(tmp_path, framework="pytorch")
-    result = project.make("train", "GPU=1")
-    assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    [error] = errors(project.fails("train", "GPU=1").stderr)
     assert error.startswith("error: GPU=1 needs a GPU runtime in Docker")
     project.make("train", "GPU=1", FAKE_GPU="1")
     [run] = project.calls("run")
@@ -244,8 +225,7 @@ def test_clean_keeps_outputs_and_runs(project):
 
 def test_help_lists_every_target_and_variable(project):
     result = project.make()
-    makefile = (project.path / "Makefile").read_text()
-    for target in re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.MULTILINE):
+    for target in re.findall(r"^([a-z-]+):.*## ", project.read("Makefile"), flags=re.MULTILINE):
         assert f"  {target} " in result.stdout, target
     variables = ("PORT", "MEMORY", "PLATFORM", "BASE_IMAGE", "BASE_UPDATE", "UPGRADE", "EXTRA_INDEX_URL")
     for variable in (*variables, "IMAGE_MAX_MB", "BUILD_FLAGS"):
@@ -271,18 +251,20 @@ FRIENDLY_ERRORS = {
 }
 
 
+def docker_sh(project: Path, docker: str, *args: str) -> subprocess.CompletedProcess:
+    """The project's scripts/docker.sh, with this docker."""
+    command = [project / "scripts/docker.sh", *args]
+    env = {**os.environ, "DOCKER": docker}
+    return captured(command, env=env)
+
+
 @pytest.mark.parametrize(("docker_says", "we_say"), FRIENDLY_ERRORS.items())
 def test_common_docker_failures_get_one_plain_sentence(tmp_path, docker_says, we_say):
     baked = bake(tmp_path)
     fake = tmp_path / "docker"
     fake.write_text(f"#!/usr/bin/env bash\necho {docker_says!r} >&2\nexit 1\n")
     fake.chmod(0o755)
-    result = subprocess.run(
-        [baked / "scripts/docker.sh", "build", "."],
-        env={**os.environ, "DOCKER": str(fake)},
-        capture_output=True,
-        text=True,
-    )
+    result = docker_sh(baked, str(fake), "build", ".")
     assert result.returncode == 1
     *_, last = result.stderr.strip().splitlines()
     assert last.startswith("error: ") and we_say in last
@@ -291,12 +273,7 @@ def test_common_docker_failures_get_one_plain_sentence(tmp_path, docker_says, we
 
 @pytest.mark.parametrize("docker", ["no-such-docker", "/no/such/docker"])
 def test_docker_not_installed_says_so(tmp_path, docker):
-    result = subprocess.run(
-        [bake(tmp_path) / "scripts/docker.sh", "info"],
-        env={**os.environ, "DOCKER": docker},
-        capture_output=True,
-        text=True,
-    )
+    result = docker_sh(bake(tmp_path), docker, "info")
     assert result.returncode == 127
     [shell_says, we_say] = result.stderr.strip().splitlines()
     assert docker in shell_says
@@ -304,7 +281,7 @@ def test_docker_not_installed_says_so(tmp_path, docker):
 
 
 def test_image_over_budget_warns(project):
-    (project.path / "Dockerfile").write_text((project.path / "Dockerfile").read_text() + "# changed\n")
+    project.edit("Dockerfile", project.read("Dockerfile") + "# changed\n")
     result = project.make("image", "IMAGE_MAX_MB=100")
     assert result.returncode == 0
     assert "123 MB" in result.stdout

@@ -2,48 +2,35 @@
 the user, the starter notebook's run in the TrackIO store, the check that notebooks reproduce, and the
 starter notebook open in a real browser."""
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import socket
-import sqlite3
-import subprocess
-import tempfile
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from baked import NON_ROOT_UID, Project
-from conftest import DOCKER, REPO, bake, free_port
-from test_devcontainer import Developer, devcontainer_cli  # noqa: F401 (the fixture, by its name)
+from baked import HARDENED, NON_ROOT_UID, captured, confinement, errors, homed, read_store
+from conftest import REPO, free_port, taken_port
+from test_devcontainer import (
+    devcontainer_cli,  # noqa: F401 (a fixture)
+    docker,
+    opened_devcontainer,
+)
 from test_docker_e2e import chromium, wait_for_http
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "repro_notebooks"  # a name of its own: the tests remove this project's images, and no one else's
 SCREENSHOT = REPO / "build" / "notebook.png"
+CELL = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": []}
+SOURCES = {
+    "seeded": "import numpy\n\nnumpy.random.default_rng(42).normal(size=3)",
+    "unseeded": "numpy.random.default_rng().normal(size=3)",
+}
 UNSEEDED = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "id": "seeded",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "import numpy\n\nnumpy.random.default_rng(42).normal(size=3)",
-        },
-        {
-            "cell_type": "code",
-            "id": "unseeded",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "numpy.random.default_rng().normal(size=3)",
-        },
-    ],
+    "cells": [CELL | {"id": name, "source": source} for name, source in SOURCES.items()],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -53,16 +40,11 @@ UNSEEDED = {
 @pytest.fixture(scope="module")
 def project():
     """A project with notebooks, in a home of a user who is not root where the suite runs as root."""
-    home = Path(tempfile.mkdtemp(prefix="repro-notebooks-"))
-    home.chmod(0o755)
     user = NON_ROOT_UID if os.getuid() == 0 else None
-    project = Project(bake(home, project_name="Repro Notebooks", include_notebooks="yes", init_git="yes"), user)
-    if user is not None:
-        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
-    project.make("notebook-image")
-    yield project
-    project.make("clean", check=False)
-    shutil.rmtree(home)
+    answers = {"project_name": "Repro Notebooks", "include_notebooks": "yes", "init_git": "yes"}
+    with homed(user, **answers) as project:
+        project.make("notebook-image")
+        yield project
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +82,14 @@ def status(url: str, method: str = "GET", body: dict | None = None) -> int:
 
 def other_addresses() -> list[str]:
     """This machine's addresses besides the loopback: its network's and Docker's bridge."""
-    listed = subprocess.run(["hostname", "--all-ip-addresses"], capture_output=True, text=True, check=True)
+    listed = captured(["hostname", "--all-ip-addresses"], check=True)
     return [address for address in listed.stdout.split() if ":" not in address]
 
 
 # Before JupyterLab starts for the other tests: its container would hold the name.
 def test_a_taken_port_fails_fast_and_names_the_target(project):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = project.make("notebook", f"PORT={port}", check=False, timeout=120)
-    assert result.returncode != 0
+    with taken_port() as port:
+        result = project.fails("notebook", f"PORT={port}", timeout=120)
     assert f"Port {port} is already in use" in result.stderr and f"make notebook PORT={port + 1}" in result.stderr
 
 
@@ -127,9 +105,8 @@ def test_jupyterlab_answers_on_localhost_only_and_only_with_its_token(project, l
     for address in addresses:
         with pytest.raises(OSError), socket.create_connection((address, int(port)), timeout=5):
             pass
-    host = json.loads(project.docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
-    assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges"]
-    assert host["ReadonlyRootfs"] is True and host["PidsLimit"] == 1024 and "/tmp" in host["Tmpfs"]
+    user = HARDENED["User"] if project.user is None else f"{project.user}:{project.user}"
+    assert confinement(container) == HARDENED | {"User": user}
 
 
 def test_a_notebook_saved_in_jupyterlab_belongs_to_the_user(project, lab):
@@ -138,7 +115,7 @@ def test_a_notebook_saved_in_jupyterlab_belongs_to_the_user(project, lab):
     assert status(f"{base}/api/contents/notebooks/saved.ipynb?token={token}", "PUT", notebook) == 201
     saved = project.path / "notebooks" / "saved.ipynb"
     try:
-        assert saved.stat().st_uid == (project.user if project.user is not None else os.getuid())
+        assert saved.stat().st_uid == (project.user or os.getuid())
         assert "".join(json.loads(saved.read_text())["cells"][1]["source"]) == UNSEEDED["cells"][1]["source"]
     finally:
         saved.unlink()
@@ -149,8 +126,8 @@ def test_the_starter_notebook_runs_in_the_container_and_logs_a_run(project, lab)
     executed = project.docker("exec", "--workdir", "/app/notebooks", container, "jupyter", "execute", "start.ipynb")
     assert executed.returncode == 0, executed.stderr[-3000:]
     store = project.path / ".trackio" / f"{PROJECT}.db"
-    assert store.stat().st_uid == (project.user if project.user is not None else os.getuid())
-    with contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as tracked:
+    assert store.stat().st_uid == (project.user or os.getuid())
+    with read_store(store) as tracked:
         rows = tracked.execute("SELECT run_name, step FROM metrics WHERE run_name LIKE 'notebook-seed42-%'")
         steps = sorted(rows.fetchall())
     assert {name for name, _ in steps} and [step for _, step in steps] == [1, 2, 3, 4, 5], steps
@@ -172,17 +149,15 @@ def test_verify_notebooks_names_an_unseeded_draw_and_passes_the_starter(project)
     if project.user is not None:
         shutil.chown(unseeded, project.user, project.user)
     try:
-        result = project.make("verify-notebooks", check=False)
+        result = project.fails("verify-notebooks")
     finally:
         unseeded.unlink()
-    assert result.returncode != 0
     assert "OK: notebooks/start.ipynb showed the same outputs in two fresh kernels" in result.stdout
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 2, result.stderr[-3000:]
-    assert errors[0].startswith("error: notebooks/unseeded.ipynb: cell 2 ('numpy.random.default_rng().normal(")
-    assert "first run 'text/plain: array([" in errors[0] and "second run 'text/plain: array([" in errors[0]
-    assert errors[1] == "error: 1 of 2 notebooks did not reproduce (docs/notebooks.md)"
-    assert "Traceback" not in result.stderr
+    [cell, summary] = errors(result.stderr)
+    where = "error: notebooks/unseeded.ipynb: cell 2"
+    assert cell.startswith(f"{where} ('numpy.random.default_rng().normal(")
+    assert "first run 'text/plain: array([" in cell and "second run 'text/plain: array([" in cell
+    assert summary == "error: 1 of 2 notebooks did not reproduce (docs/notebooks.md)"
     result = project.make("verify-notebooks")
     assert "OK: notebooks/start.ipynb" in result.stdout
 
@@ -196,34 +171,12 @@ def test_the_training_image_has_no_notebook_tools_and_the_notebook_image_is_buil
 
 def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
     """VS Code's "Reopen in Container": the notebook image, built on the host first, with the image's kernel."""
-    home = Path(tempfile.mkdtemp(prefix="repro-nb-devcontainer-"))
-    home.chmod(0o755)
-    project = bake(home, project_name="Repro Nb Devcontainer", include_notebooks="yes", dashboard_port=str(free_port()))
-    developer = Developer(home, project, request.getfixturevalue("devcontainer_cli"))
-    subprocess.run(["chown", "-R", f"{developer.uid}:{developer.uid}", str(home)], check=True)
-    try:
-        up = json.loads(developer.run(*developer.devcontainer("up")).strip().splitlines()[-1])
-        assert up["outcome"] == "success", up
+    answers = {"project_name": "Repro Nb Devcontainer", "include_notebooks": "yes"}
+    cli = request.getfixturevalue("devcontainer_cli")
+    with opened_devcontainer(cli, **answers) as (developer, container):
         kernels = json.loads(developer.inside("jupyter", "kernelspec", "list", "--json"))["kernelspecs"]
         assert kernels["python3"]["spec"]["argv"][0] in ("python", "/opt/venv/bin/python"), kernels
         probe = "import sys, ipykernel; print(sys.executable)"
         assert developer.inside("python", "-c", probe).split() == ["/opt/venv/bin/python"]
-        image = subprocess.run(
-            [DOCKER, "inspect", "--format", "{{.Config.Image}}", up["containerId"]], capture_output=True, text=True
-        ).stdout.strip()
+        [image] = docker("inspect", "--format", "{{.Config.Image}}", container)
         assert image.startswith("vsc-"), image  # the CLI's image, with the user's uid, on the notebook image
-    finally:
-        containers = subprocess.run(
-            [DOCKER, "ps", "--all", "--quiet", "--filter", f"label=devcontainer.local_folder={project}"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        if containers:
-            subprocess.run([DOCKER, "rm", "--force", *containers], capture_output=True)
-        # The CLI's own image, on the notebook image: vsc-<folder>-<hash>-uid.
-        listed = [DOCKER, "image", "ls", "--quiet", "--filter", "reference=vsc-repro_nb_devcontainer-*"]
-        images = subprocess.run(listed, capture_output=True, text=True).stdout.split()
-        if images:
-            subprocess.run([DOCKER, "image", "rm", "--force", *set(images)], capture_output=True)
-        Project(project).make("clean", check=False)
-        shutil.rmtree(home)

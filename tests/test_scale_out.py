@@ -2,7 +2,6 @@
 
 import json
 import os
-import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -10,7 +9,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from baked import Project
+from baked import (
+    CURVE_STEPS,
+    HARDENED,
+    Project,
+    captured,
+    confinement,
+    curve_steps,
+    errors,
+    logged,
+    post_json,
+    read_store,
+    tracked_runs,
+)
 from conftest import DOCKER, bake, free_port, training_container
 from test_arm64 import ARM64_BASE, arm64_missing, image_here
 
@@ -21,26 +32,6 @@ REGISTRY_ADDRESS = "127.0.0.1:5000"
 # A path of its own in the shared registry, so that runs of this suite never see each other's tags.
 REGISTRY = f"{REGISTRY_ADDRESS}/repro-test-{os.getpid()}"
 FAST = "N_ESTIMATORS=10"
-CURVE_STEPS = set(range(1, 6))
-# How every container that the project starts is confined, as docker inspect reports it.
-HARDENED = {
-    "CapDrop": ["ALL"],
-    "SecurityOpt": ["no-new-privileges"],
-    "ReadonlyRootfs": True,
-    "Tmpfs": {"/tmp": ""},
-    "PidsLimit": 1024,
-    "User": f"{os.getuid()}:{os.getgid()}",
-}
-
-
-def confinement(container: str) -> dict | None:
-    """A live container's confinement, as docker inspect says it, in HARDENED's keys; None: gone."""
-    inspect = subprocess.run([DOCKER, "inspect", container], capture_output=True, text=True)
-    if inspect.returncode != 0:
-        return None
-    [details] = json.loads(inspect.stdout)
-    host = {key: details["HostConfig"].get(key) for key in HARDENED if key != "User"}
-    return host | {"User": details["Config"]["User"]}
 
 
 def training_confinement(project: Path) -> dict:
@@ -63,14 +54,6 @@ def registry_answers() -> bool:
         return False
 
 
-def post_json(url: str, payload: dict, headers: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **(headers or {})}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     path = bake(tmp_path_factory.mktemp("scale-out"), project_name="Scale Out", include_lab_tools="yes", init_git="yes")
@@ -89,20 +72,9 @@ def registry():
     return REGISTRY
 
 
-def curve_steps(store: sqlite3.Connection, run: str) -> set[int]:
-    """The steps of a run's learning curve that a TrackIO store holds."""
-    rows = store.execute(
-        """SELECT step FROM metrics WHERE run_name = ? AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
-        (run,),
-    )
-    return {step for (step,) in rows}
-
-
 def test_push_without_a_registry_says_what_to_name_and_builds_nothing(project):
-    result = project.make("push", check=False)
-    assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
+    result = project.fails("push")
+    assert errors(result.stderr) == [
         "error: name a registry, e.g. make push REGISTRY=registry.example.org:5000/my-lab "
         "(host:port, then an optional path)"
     ]
@@ -110,8 +82,7 @@ def test_push_without_a_registry_says_what_to_name_and_builds_nothing(project):
 
 
 def test_a_registry_given_as_a_url_is_refused(project):
-    result = project.make("push", "REGISTRY=http://127.0.0.1:5000", check=False)
-    assert result.returncode != 0
+    result = project.fails("push", "REGISTRY=http://127.0.0.1:5000")
     assert "error: REGISTRY is host:port[/path], without http:// or https://" in result.stderr
 
 
@@ -134,16 +105,21 @@ def delete_manifest(path: str, digest: str) -> None:
         assert response.status == 202
 
 
+def registry_tags(path: str) -> set[str]:
+    listed = f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list"
+    with urllib.request.urlopen(listed, timeout=10) as response:
+        return set(json.load(response)["tags"] or [])
+
+
 def delete_every_tag(path: str) -> None:
     """Leave the shared registry without what a test pushed to path: every manifest that a tag names."""
-    with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list", timeout=10) as response:
-        tags = json.load(response)["tags"] or []
-    for digest in {registry_manifest(path, tag, f"{MANIFEST_LIST}, {MANIFEST}")[0] for tag in tags}:
+    media_types = f"{MANIFEST_LIST}, {MANIFEST}"
+    for digest in {registry_manifest(path, tag, media_types)[0] for tag in registry_tags(path)}:
         delete_manifest(path, digest)
 
 
 def docker_ok(*args: str) -> None:
-    result = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=600)
+    result = captured([DOCKER, *args], timeout=600)
     assert result.returncode == 0, f"docker {' '.join(args)}:\n{result.stderr[-3000:]}"
 
 
@@ -151,7 +127,8 @@ def docker_ok(*args: str) -> None:
 def two_platform_base(registry):
     """python:3.11-slim for linux/amd64 and linux/arm64 under one name, as Docker Hub serves it: both platforms
     build on the same BASE_IMAGE, so their images share one content hash. Here it is made from the stand-ins."""
-    if reason := arm64_missing():
+    reason = arm64_missing()
+    if reason:
         pytest.skip(reason)
     if not image_here("python:3.11-slim", "linux/amd64"):
         pytest.skip("no python:3.11-slim for linux/amd64: run `sudo scripts/make-base-image.sh`")
@@ -168,42 +145,35 @@ def two_platform_base(registry):
         subprocess.run([DOCKER, "image", "rm", tag], capture_output=True)
 
 
+@pytest.fixture
+def remote(registry):
+    """The project's image in the registry, whose every tag goes after the test."""
+    yield f"{registry}/{PROJECT}"
+    delete_every_tag(f"{registry}/{PROJECT}".removeprefix(f"{REGISTRY_ADDRESS}/"))
+
+
 def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_ones(
-    project, registry, two_platform_base
+    project, registry, two_platform_base, remote, monkeypatch
 ):
-    project.env["BASE_IMAGE"] = two_platform_base  # read by make, as a setting of its own would be
-    try:
-        pushed_then_pulled(project, registry)
-    finally:
-        del project.env["BASE_IMAGE"]
-        delete_every_tag(f"{registry}/{PROJECT}".removeprefix(f"{REGISTRY_ADDRESS}/"))
-
-
-def pushed_then_pulled(project: Project, registry: str) -> None:
+    monkeypatch.setitem(project.env, "BASE_IMAGE", two_platform_base)  # read by make as a setting
     project.make("train", FAST, "RUN_NAME=before-push")
     assert project.manifest("before-push")["image"]["digest"] is None
     image = project.image()
-    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+    image_id = project.inspect("{{.Id}}", image)
     content_hash, local_platform = image.split(":")[1].split("-", 1)
     assert local_platform == "linux-amd64"
 
     result = project.make("push", f"REGISTRY={registry}")
     assert built(result), "make push did not build the arm64 image"
     assert project.image() == image
-    remote = f"{registry}/{PROJECT}"
     commit_tag = f"git-{project.commit()}"
     assert (
         f"Pushed {remote}:{content_hash} and {remote}:{commit_tag}, one image for linux/amd64 linux/arm64"
         in result.stdout
     )
     path = remote.removeprefix(f"{REGISTRY_ADDRESS}/")
-    with urllib.request.urlopen(f"http://{REGISTRY_ADDRESS}/v2/{path}/tags/list", timeout=10) as response:
-        assert set(json.load(response)["tags"]) == {
-            content_hash,
-            commit_tag,
-            f"{content_hash}-linux-amd64",
-            f"{content_hash}-linux-arm64",
-        }
+    platform_tags = {f"{content_hash}-linux-amd64", f"{content_hash}-linux-arm64"}
+    assert registry_tags(path) == {content_hash, commit_tag, *platform_tags}
 
     # The content-hash and commit tags are one manifest list that holds each platform's own image.
     platform_digests = {
@@ -219,8 +189,7 @@ def pushed_then_pulled(project: Project, registry: str) -> None:
     assert registry_manifest(path, commit_tag, MANIFEST_LIST)[0] == list_digest
     assert f"Digest: {remote}@{list_digest}" in result.stdout
     arm64_image = f"{PROJECT}:{content_hash}-linux-arm64"
-    inspect = project.docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", arm64_image)
-    assert inspect.stdout.strip() == "linux/arm64"
+    assert project.inspect("{{.Os}}/{{.Architecture}}", arm64_image) == "linux/arm64"
 
     # A run's manifest names the digest of the very image it ran in: this platform's.
     project.make("train", FAST, "RUN_NAME=pushed")
@@ -235,7 +204,7 @@ def pushed_then_pulled(project: Project, registry: str) -> None:
 
     result = project.make("pull", f"REGISTRY={registry}")
     assert f"Pulled {remote}:{content_hash}-linux-amd64 as {image}" in result.stdout
-    assert project.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip() == image_id
+    assert project.inspect("{{.Id}}", image) == image_id
 
     result = project.make("train", FAST, "RUN_NAME=pulled")
     assert not built(result), "make train rebuilt the pulled image"
@@ -251,9 +220,11 @@ def tracking_server(project):
     """The project's tracking server on a free port: its base URL and write token."""
     port = free_port()
     result = project.make("tracking-server", f"PORT={port}")
-    [token_line] = [line for line in result.stdout.splitlines() if line.startswith("Write token: ")]
+    said = result.stdout.splitlines()
+    [token_line] = [line for line in said if line.startswith("Write token: ")]
+    [command] = [line.strip() for line in said if "make train NETWORK=" in line]
     token = token_line.split()[2]
-    return {"url": f"http://127.0.0.1:{port}", "port": port, "token": token, "output": result.stdout}
+    return {"url": f"http://127.0.0.1:{port}", "port": port, "token": token, "command": command}
 
 
 def test_tracking_server_is_on_localhost_only_and_keeps_its_token_private(project, tracking_server):
@@ -266,19 +237,17 @@ def test_tracking_server_is_on_localhost_only_and_keeps_its_token_private(projec
     # The token reaches the server through its environment, never its command line.
     arguments = project.docker("inspect", "--format", "{{json .Args}}", f"{PROJECT}-tracking").stdout
     assert tracking_server["token"] not in arguments
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(token_file)], cwd=project.path)
-    assert ignored.returncode == 0
+    project.git("check-ignore", "-q", str(token_file))  # fails unless git ignores it
     assert confinement(f"{PROJECT}-tracking") == HARDENED
 
 
 def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_server):
     network = f"{PROJECT}-tracking"
-    [command] = [line.strip() for line in tracking_server["output"].splitlines() if "make train NETWORK=" in line]
-    assert command == (
+    assert tracking_server["command"] == (
         f"make train NETWORK={network} TRACKIO_SERVER_URL=http://{network}:7860 "
         f"TRACKIO_WRITE_TOKEN={tracking_server['token']}"
     )
-    settings = command.split()[2:]
+    settings = tracking_server["command"].split()[2:]
     runs = {f"shared-seed{seed}": seed for seed in (1, 2)}
     started = time.monotonic()
     makes = [
@@ -291,37 +260,28 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
     # A refused or unreachable server makes finish() wait ~30 s before giving up; a good one does not.
     assert time.monotonic() - started < 300
 
-    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
-    assert set(runs) <= {run["name"] for run in listed}
+    assert set(runs) <= tracked_runs(tracking_server["url"], PROJECT)
 
-    with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
+    with read_store(project.path / ".trackio" / "server" / f"{PROJECT}.db") as store:
         for run in runs:
             assert curve_steps(store, run) == CURVE_STEPS, run
-            [(results,)] = store.execute(
-                """SELECT json_extract(metrics, '$.results') FROM metrics
-                   WHERE run_name = ? AND json_extract(metrics, '$.results') IS NOT NULL""",
-                (run,),
-            ).fetchall()
-            [final] = json.loads(results)["_value"]
+            final, config = logged(store, run)
             assert final["test_accuracy"] == project.manifest(run)["result"]["metrics"]["test_accuracy"]
-            [(config,)] = store.execute("SELECT config FROM configs WHERE run_name = ?", (run,)).fetchall()
-            assert json.loads(config)["seed"] == runs[run]
+            assert config["seed"] == runs[run]
         # Each trained model, as an artifact of its run, on the server too.
         models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
         assert {f"{run}-model": "model" for run in runs}.items() <= models.items()
     # Sent to the server, so not into the project's own store.
     local_store = project.path / ".trackio" / f"{PROJECT}.db"
     if local_store.exists():
-        with sqlite3.connect(f"file:{local_store}?mode=ro", uri=True) as store:
+        with read_store(local_store) as store:
             local_runs = {name for (name,) in store.execute("SELECT DISTINCT run_name FROM metrics")}
         assert not set(runs) & local_runs
 
 
 def test_a_run_sent_to_a_server_without_a_token_stops_with_one_line(project):
-    result = project.make("train", "TRACKIO_SERVER_URL=http://127.0.0.1:9", check=False)
-    assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
+    result = project.fails("train", "TRACKIO_SERVER_URL=http://127.0.0.1:9")
+    assert errors(result.stderr) == [
         "error: a TrackIO server takes runs only with its write token: add TRACKIO_WRITE_TOKEN=... "
         "(make tracking-server prints it)"
     ]
@@ -341,9 +301,7 @@ def test_a_client_with_a_wrong_token_is_refused(project, tracking_server):
     assert refused.value.code == 400
     assert "write_token is required" in refused.value.read().decode()
     bulk_log(tracking_server["token"], "token-holder")  # the same request with the right token is accepted
-
-    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
-    names = {run["name"] for run in listed}
+    names = tracked_runs(tracking_server["url"], PROJECT)
     assert "token-holder" in names and "intruder" not in names
 
 
@@ -351,18 +309,13 @@ def test_a_restarted_tracking_server_keeps_its_token_and_runs(project, tracking_
     project.make("tracking-server-stop")
     result = project.make("tracking-server", f"PORT={tracking_server['port']}")
     assert f"Write token: {tracking_server['token']} (kept in .trackio/server/write-token)" in result.stdout
-    listed = post_json(tracking_server["url"] + "/api/get_runs_for_project", {"project": PROJECT})["data"]
-    assert {"shared-seed1", "shared-seed2"} <= {run["name"] for run in listed}
+    assert {"shared-seed1", "shared-seed2"} <= tracked_runs(tracking_server["url"], PROJECT)
 
 
 def slurm_answers() -> bool:
     try:
-        result = subprocess.run(
-            ["sinfo", "--noheader", "--responding", "--states=idle,mixed,allocated", "--format=%n"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        command = ["sinfo", "--noheader", "--responding", "--states=idle,mixed,allocated"]
+        result = captured([*command, "--format=%n"], timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return bool(result.stdout.strip())
@@ -396,25 +349,14 @@ def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, s
 
     report = finished_sweep(project, "seeds")
     assert report.strip() == f"Sweep seeds (Slurm job {job_id}): 3 tasks: 3 done"
-    image_id = project.docker("image", "inspect", "--format", "{{.Id}}", project.image()).stdout.strip()
+    image_id = project.inspect("{{.Id}}", project.image())
     for index, seed in enumerate((1, 2, 3)):
         manifest = project.manifest(f"seeds-{index}")
         assert manifest["seed"] == seed and manifest["config"]["n_estimators"] == 10
         assert manifest["image"]["id"] == image_id
-        assert (
-            manifest["code"]["git_commit"]
-            == subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=project.path, text=True).strip()
-        )
-        store = sweep_dir / "trackio" / str(index) / f"{PROJECT}.db"
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as tracked:
-            steps = {
-                step
-                for (step,) in tracked.execute(
-                    """SELECT step FROM metrics WHERE run_name = ?
-                       AND json_extract(metrics, '$."test/accuracy"') IS NOT NULL""",
-                    (f"seeds-{index}",),
-                )
-            }
+        assert manifest["code"]["git_commit"] == project.git("rev-parse", "HEAD").strip()
+        with read_store(sweep_dir / "trackio" / str(index) / f"{PROJECT}.db") as tracked:
+            steps = curve_steps(tracked, f"seeds-{index}")
             [group] = tracked.execute("SELECT json_extract(config, '$._Group') FROM configs").fetchone()
         assert steps == CURVE_STEPS and group == "seeds"  # the sweep's runs fold together on the dashboard
         assert (sweep_dir / "logs" / f"{index}.log").read_text().count("Outputs in outputs/") == 1
@@ -441,10 +383,10 @@ def test_a_failed_task_is_listed_with_its_log_while_the_others_complete(project,
 
 
 def test_a_sweep_logs_every_task_to_the_tracking_server(project, slurm, tracking_server):
-    [command] = [line.strip() for line in tracking_server["output"].splitlines() if "make train NETWORK=" in line]
-    project.make("sweep", *command.split()[2:], "SEED=3 4", FAST, "SWEEP=tracked")
+    settings = tracking_server["command"].split()[2:]
+    project.make("sweep", *settings, "SEED=3 4", FAST, "SWEEP=tracked")
     assert finished_sweep(project, "tracked").strip().endswith("2 tasks: 2 done")
-    with sqlite3.connect(f"file:{project.path}/.trackio/server/{PROJECT}.db?mode=ro", uri=True) as store:
+    with read_store(project.path / ".trackio" / "server" / f"{PROJECT}.db") as store:
         for run in ("tracked-0", "tracked-1"):
             assert curve_steps(store, run) == CURVE_STEPS, run
     # The token reached the tasks through Slurm's environment, never through a file of the sweep.

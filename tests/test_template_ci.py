@@ -3,10 +3,10 @@ the README, which runs every test; and in CI a skipped test fails the run."""
 
 import os
 import shutil
-import subprocess
 import sys
 
 import yaml
+from baked import captured
 from conftest import REPO
 
 SKIPPING_TEST = """import pytest
@@ -30,7 +30,7 @@ def test_the_template_workflow_lints_and_runs_every_test():
     assert "make test" in (REPO / ".ci/run").read_text()
     # What the workflow's `make test` runs, as make would run it: pytest with no marker left out.
     dry_run = ["make", "--dry-run", "test"]
-    planned = subprocess.run(dry_run, cwd=REPO, capture_output=True, text=True, check=True)
+    planned = captured(dry_run, cwd=REPO, check=True)
     assert planned.stdout.splitlines()[-1] == ".venv/bin/python -m pytest"
 
 
@@ -40,11 +40,11 @@ def test_in_ci_a_skipped_test_fails_the_run(tmp_path):
     (tmp_path / "test_skips.py").write_text(SKIPPING_TEST)
     outside = {name: value for name, value in os.environ.items() if name != "CI"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
-    here = subprocess.run(command, cwd=tmp_path, env=outside, capture_output=True, text=True)
+    here = captured(command, cwd=tmp_path, env=outside)
     assert here.returncode == 0, here.stdout
     assert "1 skipped" in here.stdout
     in_ci_env = outside | {"CI": "true"}
-    in_ci = subprocess.run(command, cwd=tmp_path, env=in_ci_env, capture_output=True, text=True)
+    in_ci = captured(command, cwd=tmp_path, env=in_ci_env)
     assert in_ci.returncode == 1, in_ci.stdout
     said = "CI must run every test, but 1 skipped: test_skips.py::test_without_its_tool"
     assert said in in_ci.stdout
