@@ -310,7 +310,8 @@ case "$1 $2" in
   "image inspect")
     case "$*" in
       *Architecture*)
-        echo "${FAKE_BASE_PLATFORM:-linux/amd64} sha256:${FAKE_BASE_ID:-1111} ${FAKE_BASE_DIGESTS:-}"
+        base_platform="${FAKE_BASE_PLATFORM:-linux/amd64}"
+        echo "$base_platform sha256:${FAKE_BASE_ID:-1111} ${FAKE_BASE_DIGESTS:-}"
         exit 0 ;;
       *.Size*) echo 123000000 ;;
     esac
@@ -321,7 +322,8 @@ case "$1 $2" in
   "image ls") cat "$images" 2>/dev/null ;;
   "image rm") rm -f "$images" ;;
   run*) if [[ "$*" == *--gpus* && -z "${FAKE_GPU:-}" ]]; then
-      echo 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].' >&2
+      gpu_error='could not select device driver "" with capabilities: [[gpu]].'
+      echo "docker: Error response from daemon: $gpu_error" >&2
       exit 125
     fi ;;
 esac

@@ -14,7 +14,9 @@ from cookiecutter.main import cookiecutter
 
 REPO = Path(__file__).resolve().parents[1]
 # Debian's docker client does BuildKit builds; some machines have an older one first on PATH.
-DOCKER = os.environ.get("DOCKER") or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker")
+DOCKER = os.environ.get("DOCKER") or (
+    "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+)
 
 
 # Tests drive a project's make as a user at a shell would: not as a sub-make of `make test`,
@@ -24,9 +26,12 @@ for variable in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
 
 
 def bake(output_dir: Path, **answers: str) -> Path:
-    """Generate a project from the template, as `cookiecutter --no-input` with these answers would."""
+    """Generate a project from the template,
+    as `cookiecutter --no-input` with these answers would."""
     answers.setdefault("init_git", "no")
-    return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+    return Path(
+        cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(output_dir))
+    )
 
 
 def free_port() -> int:
@@ -46,13 +51,23 @@ def taken_port():
 
 
 def training_container(project: Path, seconds: float = 60) -> str:
-    """The id of the container that runs train.py with this project folder mounted, once it has started."""
+    """The id of the container that runs train.py with this project folder mounted,
+    once it has started."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        listed = subprocess.run([DOCKER, "ps", "--quiet"], capture_output=True, text=True, check=True).stdout
+        listed = subprocess.run(
+            [DOCKER, "ps", "--quiet"], capture_output=True, text=True, check=True
+        ).stdout
         for container in listed.split():
-            inspect = [DOCKER, "inspect", "--format", "{{json .Mounts}}\t{{json .Config.Cmd}}", container]
-            found = subprocess.run(inspect, capture_output=True, text=True)  # it may have ended since ps
+            inspect = [
+                DOCKER,
+                "inspect",
+                "--format",
+                "{{json .Mounts}}\t{{json .Config.Cmd}}",
+                container,
+            ]
+            # it may have ended since ps
+            found = subprocess.run(inspect, capture_output=True, text=True)
             mounts, _, command = found.stdout.partition("\t")
             ours = found.returncode == 0 and "train.py" in command
             if ours and any(mount["Source"] == str(project) for mount in json.loads(mounts)):
@@ -62,15 +77,19 @@ def training_container(project: Path, seconds: float = 60) -> str:
 
 
 def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None:
-    """Until TrackIO has written the step of run to the store (it writes its queue every half second)."""
+    """Until TrackIO has written the step of run to the store
+    (it writes its queue every half second)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        # Connecting happens inside suppress (a with's items enter in turn): the store may not exist yet.
+        # Connecting happens inside suppress (a with's items enter in turn):
+        # the store may not exist yet.
         with (
             contextlib.suppress(sqlite3.OperationalError),
             contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as tracked,
         ):
-            if tracked.execute("SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)).fetchone():
+            if tracked.execute(
+                "SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)
+            ).fetchone():
                 return
         time.sleep(0.1)
     pytest.fail(f"step {step} of {run} never reached {store}")
@@ -87,7 +106,10 @@ def pytest_collection_modifyitems(config, items):
     """Docker tests skip where no engine answers, with how to start one; in CI they must run."""
     if not any("docker" in item.keywords for item in items) or docker_is_reachable():
         return
-    reason = "no Docker engine answers: run `sudo scripts/provision-docker.sh` (and scripts/make-base-image.sh)"
+    reason = (
+        "no Docker engine answers: run `sudo scripts/provision-docker.sh`"
+        " (and scripts/make-base-image.sh)"
+    )
     if os.environ.get("CI"):
         raise pytest.UsageError(f"CI must run the Docker tests, but {reason}")
     for item in items:

@@ -1,5 +1,6 @@
-"""The project built and trained for linux/arm64 (Apple Silicon's architecture) under qemu, against linux/amd64:
-the results that docs/reproducibility.md reports, and what `make reproduce` says across the two."""
+"""The project built and trained for linux/arm64 (Apple Silicon's architecture) under qemu, against
+linux/amd64: the results that docs/reproducibility.md reports, and what `make reproduce` says across
+the two."""
 
 import contextlib
 import json
@@ -14,44 +15,63 @@ from conftest import DOCKER, bake
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "repro_arm"  # a name of its own: `make clean` removes this project's images, and no one else's
-ARM64_BASE = "arm64v8/python:3.11-slim"  # a local tag holds one platform: the arm64 stand-in has its own name
+# a name of its own: `make clean` removes this project's images, and no one else's
+PROJECT = "repro_arm"
+# a local tag holds one platform: the arm64 stand-in has its own name
+ARM64_BASE = "arm64v8/python:3.11-slim"
 ARM64 = ("PLATFORM=linux/arm64", f"BASE_IMAGE={ARM64_BASE}")
 MODELS = ("random_forest", "svm", "logistic_regression")
 FAST = "N_ESTIMATORS=10"
 BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
-PROVISION = f"sudo scripts/make-base-image.sh {ARM64_BASE} linux/arm64 (it also registers qemu's handler)"
+PROVISION = (
+    f"sudo scripts/make-base-image.sh {ARM64_BASE} linux/arm64 (it also registers qemu's handler)"
+)
 
 
 def image_here(image: str, platform: str) -> bool:
-    """Whether image is on this machine for platform, pulled first if need be (where Docker Hub answers)."""
+    """Whether image is on this machine for platform, pulled first if need be
+    (where Docker Hub answers)."""
 
     def here() -> bool:
         inspect = [DOCKER, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image]
         return subprocess.run(inspect, capture_output=True, text=True).stdout.strip() == platform
 
     if not here():
-        with contextlib.suppress(subprocess.TimeoutExpired):  # an unreachable registry can make a pull hang
-            subprocess.run([DOCKER, "pull", "--platform", platform, image], capture_output=True, timeout=120)
+        # an unreachable registry can make a pull hang
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                [DOCKER, "pull", "--platform", platform, image], capture_output=True, timeout=120
+            )
     return here()
 
 
 def arm64_missing() -> str | None:
-    """Why this machine cannot build and run linux/arm64 images next to its own linux/amd64 ones, or None."""
+    """Why this machine cannot build and run linux/arm64 images next to its own linux/amd64 ones,
+    or None."""
     if platform.machine() != "x86_64":
-        return f"compares emulated linux/arm64 with native linux/amd64, and this machine is {platform.machine()}"
+        return (
+            "compares emulated linux/arm64 with native linux/amd64,"
+            f" and this machine is {platform.machine()}"
+        )
     if not BINFMT.exists() or not BINFMT.read_text().startswith("enabled"):
-        return f"no qemu-aarch64 binfmt_misc handler is enabled, so arm64 programs cannot run: run `{PROVISION}`"
+        return (
+            "no qemu-aarch64 binfmt_misc handler is enabled, so arm64 programs cannot run:"
+            f" run `{PROVISION}`"
+        )
     if not image_here(ARM64_BASE, "linux/arm64"):
         return f"no arm64 base image {ARM64_BASE}: run `{PROVISION}`"
     return None
 
 
 def documented_results(project: Path) -> dict[str, tuple[bool, bool]]:
-    """docs/reproducibility.md's table: for each model, whether arm64 gave amd64's fingerprint and model hash."""
+    """docs/reproducibility.md's table: for each model,
+    whether arm64 gave amd64's fingerprint and model hash."""
     table = (project / "docs" / "reproducibility.md").read_text()
     rows = re.findall(r"^\| linux/arm64 \| (\w+) \| (yes|no) \| (yes|no) \|$", table, re.M)
-    return {model: (fingerprint == "yes", model_hash == "yes") for model, fingerprint, model_hash in rows}
+    return {
+        model: (fingerprint == "yes", model_hash == "yes")
+        for model, fingerprint, model_hash in rows
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +79,9 @@ def project(tmp_path_factory):
     reason = arm64_missing()
     if reason:
         pytest.skip(reason)
-    project = Project(bake(tmp_path_factory.mktemp("arm64"), project_name="Repro Arm", init_git="yes"))
+    project = Project(
+        bake(tmp_path_factory.mktemp("arm64"), project_name="Repro Arm", init_git="yes")
+    )
     project.make("image")
     project.make("image", *ARM64)
     yield project
@@ -91,13 +113,23 @@ def test_arm64_gives_amd64s_predictions_and_the_documented_model_hashes(project,
     assert set(documented) == set(MODELS)
     for model in MODELS:
         amd64, arm64 = runs[f"amd64-{model}"]["result"], runs[f"arm64-{model}"]["result"]
-        assert amd64["fingerprint"] == arm64["fingerprint"], model  # the same metrics and predictions
-        measured = (amd64["fingerprint"] == arm64["fingerprint"], amd64["model_sha256"] == arm64["model_sha256"])
-        assert measured == documented[model], f"{model}: docs/reproducibility.md no longer tells what arm64 gives"
+        # the same metrics and predictions
+        assert amd64["fingerprint"] == arm64["fingerprint"], model
+        measured = (
+            amd64["fingerprint"] == arm64["fingerprint"],
+            amd64["model_sha256"] == arm64["model_sha256"],
+        )
+        assert measured == documented[model], (
+            f"{model}: docs/reproducibility.md no longer tells what arm64 gives"
+        )
 
 
 def test_reproduce_on_arm64_reports_the_architecture_as_drift_not_a_failure(project, runs):
-    [model, *_] = [model for model, (_, same_model) in documented_results(project.path).items() if not same_model]
+    [model, *_] = [
+        model
+        for model, (_, same_model) in documented_results(project.path).items()
+        if not same_model
+    ]
     result = project.make("reproduce", *ARM64, f"RUN=amd64-{model}")
     assert f"OK: run amd64-{model} reproduced: same predictions, different weights" in result.stdout
     assert "  machine: x86_64 -> aarch64" in result.stderr
@@ -105,7 +137,8 @@ def test_reproduce_on_arm64_reports_the_architecture_as_drift_not_a_failure(proj
 
 
 def test_amd64_and_arm64_install_the_same_lock(runs):
-    """One requirements.txt serves both: each platform's image has its every package, at one version."""
+    """One requirements.txt serves both: each platform's image has its every package,
+    at one version."""
     for model in MODELS:
         amd64, arm64 = runs[f"amd64-{model}"], runs[f"arm64-{model}"]
         assert amd64["lock"] is not None and amd64["lock"] == arm64["lock"]

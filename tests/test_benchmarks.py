@@ -1,5 +1,5 @@
-"""The benchmark's report: how it counts builds and judges the goals. The benchmark itself runs only with
-`make bench`, on a real engine."""
+"""The benchmark's report: how it counts builds and judges the goals. The benchmark itself runs only
+with `make bench`, on a real engine."""
 
 import importlib.util
 from pathlib import Path
@@ -10,7 +10,15 @@ spec = importlib.util.spec_from_file_location("benchmark", REPO / "benchmarks" /
 benchmark = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(benchmark)
 
-MEASURES = ["cold", "no-op", "code edit", "requirements edit", "requirements edit, empty cache", "start", "make train"]
+MEASURES = [
+    "cold",
+    "no-op",
+    "code edit",
+    "requirements edit",
+    "requirements edit, empty cache",
+    "start",
+    "make train",
+]
 
 
 def measured(key: str, size_mb: int, seconds: dict[str, list[float]]):
@@ -29,7 +37,8 @@ def test_goals_are_judged_on_medians_against_layered_pip():
 
     goals = benchmark.goals_table([naive, pip, uv]).splitlines()
 
-    assert goals[2] == "| requirements edit | ≤ 0.5× | 0.50× | yes |"  # 12.5 s ÷ 25 s: the outlier is ignored
+    # 12.5 s ÷ 25 s: the outlier is ignored
+    assert goals[2] == "| requirements edit | ≤ 0.5× | 0.50× | yes |"
     assert goals[3] == "| container start | ≤ 1.1× | 1.15× | **no** |"
     assert goals[4] == "| image size | ≤ 1.05× | 1.08× | **no** |"
 
@@ -43,5 +52,9 @@ def test_the_table_says_how_many_builds_ran():
 
     table = benchmark.results_table([naive, pip, uv], base_mb=190)
 
-    assert "| `make image`, nothing changed | 0.13 s, 1 build | 0.08 s, 0 builds | 0.06 s, 0–1 builds |  |" in table
+    nothing_changed = (
+        "| `make image`, nothing changed | 0.13 s, 1 build | 0.08 s, 0 builds"
+        " | 0.06 s, 0–1 builds |  |"
+    )
+    assert nothing_changed in table
     assert "| image size (base image: 190 MB) | 700 MB | 600 MB | 600 MB | 1.00× |" in table

@@ -46,8 +46,11 @@ def test_the_project_reads_easily(tmp_path, framework, lab):
     options = {"include_classroom": lab, "include_notebooks": lab}
     project = bake(tmp_path, framework=framework, include_lab_tools=lab, **options)
     counts = code_lines(project)
-    python = {name: count for name, count in counts.items() if name.endswith(".py") and "/" not in name}
-    assert python["train.py"] >= max(python.values()), python  # the file a student edits is the biggest
+    python = {
+        name: count for name, count in counts.items() if name.endswith(".py") and "/" not in name
+    }
+    # the file a student edits is the biggest
+    assert python["train.py"] >= max(python.values()), python
     narrow = [path for path in project.rglob("*") if {path.suffix, path.name} & NARROW]
     assert lines_where(project, narrow, wide) == []
     python_files = sorted(project.rglob("*.py"))  # tests and options' files included
@@ -56,11 +59,14 @@ def test_the_project_reads_easily(tmp_path, framework, lab):
     dockerfile = (project / "Dockerfile").read_text()
     assert dockerfile.count("uv pip sync --require-hashes") == 1  # one installer, uv, from the lock
     makefile = (project / "Makefile").read_text()
-    assert "$(MAKE)" not in makefile + (project / "lab.mk").read_text() if lab == "yes" else makefile
+    assert (
+        "$(MAKE)" not in makefile + (project / "lab.mk").read_text() if lab == "yes" else makefile
+    )
 
 
 def test_make_help_lists_the_targets_of_a_students_day(tmp_path):
-    """Eleven for the work itself (lock among them), and two that close the loop from a run to a grade."""
+    """Eleven for the work itself (lock among them),
+    and two that close the loop from a run to a grade."""
     project = bake(tmp_path)
     listed = captured(["make", "help"], cwd=project, check=True).stdout
     targets = re.findall(r"^  ([a-z-]+) +\[(?:host|container)\]", listed, flags=re.MULTILINE)

@@ -1,5 +1,5 @@
-"""From a student's run to a grade, on a real engine: compare runs, hand one in, and reproduce it from a fresh
-clone, one repository at a time and for a whole class."""
+"""From a student's run to a grade, on a real engine: compare runs, hand one in, and reproduce it
+from a fresh clone, one repository at a time and for a whole class."""
 
 import csv
 import json
@@ -14,9 +14,13 @@ from conftest import DOCKER, REPO
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "repro_course"  # a name of its own: the tests remove this project's images, and no one else's
+# a name of its own: the tests remove this project's images, and no one else's
+PROJECT = "repro_course"
 FAST = "N_ESTIMATORS=10"
-RUNS = {"forest": ["MODEL_TYPE=random_forest", "SEED=42"], "svm-seed3": ["MODEL_TYPE=svm", "SEED=3", "GROUP=svms"]}
+RUNS = {
+    "forest": ["MODEL_TYPE=random_forest", "SEED=42"],
+    "svm-seed3": ["MODEL_TYPE=svm", "SEED=3", "GROUP=svms"],
+}
 
 
 def metrics(folder: Path) -> dict:
@@ -36,10 +40,15 @@ def student(tmp_path_factory):
 def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(student):
     result = student.make("compare")
     lines = [line for line in result.stdout.splitlines() if line.startswith("|")]
-    metrics_header = "test_accuracy | test_f1_macro | baseline_accuracy | baseline_f1_macro | overfit_gap"
+    metrics_header = (
+        "test_accuracy | test_f1_macro | baseline_accuracy | baseline_f1_macro | overfit_gap"
+    )
     header = f"| run | group | model_type | seed | {metrics_header} | train_accuracy |"
-    assert lines[0] == header + " fingerprint | dirty |"  # N_ESTIMATORS, the same in both, is left out
-    by_score = sorted(RUNS, key=lambda run: -metrics(student.path / "outputs" / run)["test_accuracy"])
+    # N_ESTIMATORS, the same in both, is left out
+    assert lines[0] == header + " fingerprint | dirty |"
+    by_score = sorted(
+        RUNS, key=lambda run: -metrics(student.path / "outputs" / run)["test_accuracy"]
+    )
     assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == by_score
     for line in lines[2:]:
         run = line.split(" | ")[0].removeprefix("| ")
@@ -48,12 +57,22 @@ def test_compare_shows_both_runs_best_first_with_the_settings_that_differ(studen
         assert line.endswith(f"| {record['result']['fingerprint'][:12]} | no |")
     assert (student.path / "outputs" / "compare.md").read_text() in result.stdout
     with read_store(student.path / ".trackio" / f"{PROJECT}.db") as store:
-        [report] = store.execute("SELECT metrics FROM metrics WHERE run_name = 'compare'").fetchall()
+        [report] = store.execute(
+            "SELECT metrics FROM metrics WHERE run_name = 'compare'"
+        ).fetchall()
         models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
-        groups = dict(store.execute("SELECT run_name, json_extract(config, '$._Group') FROM configs").fetchall())
+        groups = dict(
+            store.execute(
+                "SELECT run_name, json_extract(config, '$._Group') FROM configs"
+            ).fetchall()
+        )
     logged = json.loads(report[0])["reports/compare"]
-    assert logged["_type"] == "trackio.markdown" and "| svm-seed3 | svms | svm | 3 |" in logged["_value"]
-    assert models == {f"{run}-model": "model" for run in RUNS}  # each trained model, as an artifact of its run
+    assert (
+        logged["_type"] == "trackio.markdown"
+        and "| svm-seed3 | svms | svm | 3 |" in logged["_value"]
+    )
+    # each trained model, as an artifact of its run
+    assert models == {f"{run}-model": "model" for run in RUNS}
     assert groups["svm-seed3"] == "svms" and groups["forest"] is None
 
 
@@ -64,7 +83,9 @@ def test_a_run_from_a_dirty_tree_is_refused(student):
         result = student.fails("submit", "RUN=dirty")
     finally:
         (student.path / "notes.txt").unlink()
-    assert "error: run dirty was made from uncommitted changes: commit, train again" in result.stderr
+    assert (
+        "error: run dirty was made from uncommitted changes: commit, train again" in result.stderr
+    )
     assert "Traceback" not in result.stderr and not (student.path / "results" / "dirty").exists()
 
 
@@ -89,7 +110,8 @@ def test_staff_reproduce_a_handed_in_run_from_a_fresh_clone(handed_in):
     handed_in.make("image")
     result = handed_in.make("reproduce", "RUN=forest")
     assert "OK: run forest reproduced bit-identical" in result.stdout
-    # HEAD is the hand-in commit, one after the run's: the same code, so a note rather than a warning.
+    # HEAD is the hand-in commit, one after the run's: the same code,
+    # so a note rather than a warning.
     assert "note: HEAD is not" in result.stderr and "its code is the same" in result.stderr
     assert "warning" not in result.stderr
 
@@ -115,7 +137,8 @@ def test_a_changed_hand_in_fails_to_reproduce(handed_in, tampered):
 
 
 def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
-    """One student whose hand-in reproduces, one whose metric was raised after the run, one with none."""
+    """One student whose hand-in reproduces, one whose metric was raised after the run,
+    one with none."""
     cheat = tmp_path / "cheat"
     git(tmp_path, "clone", "--quiet", str(handed_in.path), str(cheat))
     scores = cheat / "results" / "forest" / "metrics.json"
@@ -130,10 +153,18 @@ def test_a_class_is_reproduced_in_one_table(handed_in, tmp_path):
     options = ["--out", str(summary), "--csv", str(gradebook), "--jobs", "3"]
     result = reproduce_class(roster, tmp_path / "work", *options)
     assert result.returncode == 1, result.stderr  # not every run reproduced
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in summary.read_text().splitlines()[2:]}
+    rows = {
+        line.split(" | ")[0].removeprefix("| "): line
+        for line in summary.read_text().splitlines()[2:]
+    }
     assert set(rows) == {"ada", "bob", "cyd"} and summary.read_text() in result.stdout
-    assert "| forest |" in rows["ada"] and "| yes: run forest reproduced bit-identical" in rows["ada"]
-    assert "| accuracy 0.9990 |" in rows["bob"] and "| NO: run forest did not reproduce:" in rows["bob"]
+    assert (
+        "| forest |" in rows["ada"] and "| yes: run forest reproduced bit-identical" in rows["ada"]
+    )
+    assert (
+        "| accuracy 0.9990 |" in rows["bob"]
+        and "| NO: run forest did not reproduce:" in rows["bob"]
+    )
     assert "metrics.json test_accuracy: 0.999 !=" in rows["bob"]
     assert "NO: nothing handed in" in rows["cyd"]
     with gradebook.open(newline="") as file:

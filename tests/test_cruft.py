@@ -1,4 +1,5 @@
-"""Course staff fix the template; students receive the fix with `cruft update` and keep their own work."""
+"""Course staff fix the template;
+students receive the fix with `cruft update` and keep their own work."""
 
 import json
 import os
@@ -62,16 +63,23 @@ def test_cruft_update_brings_a_fix_and_keeps_the_students_edit(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert FIX in (project / "README.md").read_text()
     assert train.read_text().endswith(STUDENT_EDIT)
-    assert json.loads((project / ".cruft.json").read_text())["commit"] == git(template, "rev-parse", "HEAD").strip()
+    assert (
+        json.loads((project / ".cruft.json").read_text())["commit"]
+        == git(template, "rev-parse", "HEAD").strip()
+    )
     assert cruft(project, "check").returncode == 0
 
 
 def test_a_project_baked_from_a_relative_path_can_be_updated(tmp_path):
-    """`cookiecutter .` and `cookiecutter ../template`, as the README shows, record where the template is."""
+    """`cookiecutter .` and `cookiecutter ../template`, as the README shows,
+    record where the template is."""
     template = template_checkout(tmp_path / "template")
     for cwd, argument in ((template, "."), (tmp_path, "template")):
         output = tmp_path / f"out-{argument.strip('.') or 'dot'}"
         cookiecutter(cwd, output, argument)
         record = json.loads((output / "my_project" / ".cruft.json").read_text())
-        assert record["template"] == str(template) and record["commit"] == git(template, "rev-parse", "HEAD").strip()
+        assert (
+            record["template"] == str(template)
+            and record["commit"] == git(template, "rev-parse", "HEAD").strip()
+        )
         assert cruft(output / "my_project", "check").returncode == 0

@@ -1,4 +1,5 @@
-"""The generated project on a real Docker engine: image cache, training, dashboard in a real browser."""
+"""The generated project on a real Docker engine: image cache, training,
+dashboard in a real browser."""
 
 import hashlib
 import json
@@ -18,7 +19,8 @@ from conftest import REPO, bake, free_port, taken_port
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "repro_e2e"  # a name of its own: the tests remove this project's images, and no one else's
+# a name of its own: the tests remove this project's images, and no one else's
+PROJECT = "repro_e2e"
 SCREENSHOT = REPO / "build" / "dashboard.png"
 DOCS_DOCKER = (REPO / "{{cookiecutter.project_slug}}" / "docs" / "docker.md").read_text()
 
@@ -76,9 +78,12 @@ def test_training_twice_gives_the_same_results_on_the_host(project):
 
 def test_manifest_names_the_commit_and_the_image(project):
     manifest = project.manifest()
-    # The committed code without results/, so that a commit which only hands a run in keeps the same tree.
+    # The committed code without results/,
+    # so that a commit which only hands a run in keeps the same tree.
     tree = "".join(
-        f"{line}\n" for line in project.git("ls-tree", "HEAD").splitlines() if line.split("\t")[1] != "results"
+        f"{line}\n"
+        for line in project.git("ls-tree", "HEAD").splitlines()
+        if line.split("\t")[1] != "results"
     )
     assert manifest["code"] == {
         "git_commit": project.git("rev-parse", "HEAD").strip(),
@@ -90,7 +95,10 @@ def test_manifest_names_the_commit_and_the_image(project):
     [pin] = project.read("base-image.lock").splitlines()[1:]
     image = {"local": False, "tag": project.image(), "id": image_id, "digest": None}  # never pushed
     assert manifest["image"] == image | {"base": "python:3.11-slim", "base_id": pin.split()[-1]}
-    assert manifest["lock"] == hashlib.sha256((project.path / "requirements.txt").read_bytes()).hexdigest()
+    assert (
+        manifest["lock"]
+        == hashlib.sha256((project.path / "requirements.txt").read_bytes()).hexdigest()
+    )
     assert project.image().endswith(
         f"-linux-{manifest['machine'].replace('x86_64', 'amd64').replace('aarch64', 'arm64')}"
     )
@@ -117,12 +125,14 @@ def test_make_verify_and_reproduce_pass_in_the_container(project):
     ("data", "target", "task"),
     [
         (
-            "island,bill_mm,species\n" + "".join(f"{'ab'[i % 2]},{i % 7 or ''},{'xy'[i % 2]}\n" for i in range(60)),
+            "island,bill_mm,species\n"
+            + "".join(f"{'ab'[i % 2]},{i % 7 or ''},{'xy'[i % 2]}\n" for i in range(60)),
             "species",
             "classification",
         ),
         (
-            "x;group;weight\n" + "".join(f"{i % 9};{'ab'[i % 2]};{i % 9 * 2},{i % 3}\n" for i in range(60)),
+            "x;group;weight\n"
+            + "".join(f"{i % 9};{'ab'[i % 2]};{i % 9 * 2},{i % 3}\n" for i in range(60)),
             "weight",
             "regression",
         ),
@@ -140,12 +150,14 @@ def test_your_own_csv_trains_and_verifies_in_the_container(project, data, target
 def test_a_run_killed_for_memory_says_so(project):
     [error] = errors(project.fails("train", "MEMORY=8m").stderr)
     assert error.startswith(
-        "error: the run was killed (exit 137): unless you killed it, it ran out of memory: raise MEMORY="
+        "error: the run was killed (exit 137): unless you killed it,"
+        " it ran out of memory: raise MEMORY="
     )
 
 
 def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):
-    """Every layer of the saved image: no .env, no .git, no outputs, and not the secret's text anywhere."""
+    """Every layer of the saved image: no .env, no .git, no outputs,
+    and not the secret's text anywhere."""
     saved = tmp_path / "image.tar"
     assert project.docker("save", "--output", str(saved), project.image()).returncode == 0
     with tarfile.open(saved) as image:
@@ -155,7 +167,9 @@ def test_the_image_holds_no_secret_no_history_and_no_results(project, tmp_path):
             with tarfile.open(fileobj=image.extractfile(member)) as layer:
                 for entry in layer.getmembers():
                     name = "/" + entry.name
-                    assert not name.startswith(("/app/.env", "/app/.git/", "/app/outputs/", "/app/.trackio/")), name
+                    assert not name.startswith(
+                        ("/app/.env", "/app/.git/", "/app/outputs/", "/app/.trackio/")
+                    ), name
                     if entry.isfile() and entry.name.startswith("app/"):
                         assert b"do-not-ship" not in layer.extractfile(entry).read(), name
 
@@ -181,7 +195,9 @@ def test_requirements_edit_rebuilds_on_top_of_the_cached_base(project):
     new_layers, base_layers = layers(project.image()), layers("python:3.11-slim")
     assert new_layers[: len(base_layers)] == old_layers[: len(base_layers)] == base_layers
     assert "load build context" in result.stderr and " CACHED" in result.stderr
-    imported = project.docker("run", "--rm", project.image(), "python", "-c", "import six; print(six.__version__)")
+    imported = project.docker(
+        "run", "--rm", project.image(), "python", "-c", "import six; print(six.__version__)"
+    )
     assert imported.stdout.strip() == "1.17.0"
 
 
@@ -190,7 +206,11 @@ def test_pip_installs_the_same_environment_as_uv(project):
     with_uv = project.manifest()
     dockerfile = project.read("Dockerfile")
     # The recipe of docs/docker.md: pip's install step instead of uv's, and no uv stage.
-    recipe = re.search(r"^RUN --mount=type=cache,target=/root/.cache/pip.*?requirements.txt$", DOCS_DOCKER, re.M | re.S)
+    recipe = re.search(
+        r"^RUN --mount=type=cache,target=/root/.cache/pip.*?requirements.txt$",
+        DOCS_DOCKER,
+        re.M | re.S,
+    )
     with_pip = re.sub(
         r"^RUN --mount=type=cache,target=/root/.cache/uv.*?VIRTUAL_ENV\"$",
         recipe.group(),
@@ -253,7 +273,9 @@ def test_a_file_excluded_by_dockerignore_gets_a_clear_message(project):
     with project.edited("Dockerfile", extra):
         result = project.fails("image")
     [explained] = errors(result.stderr)
-    assert explained.startswith("error: A file that the Dockerfile copies is not in the build context")
+    assert explained.startswith(
+        "error: A file that the Dockerfile copies is not in the build context"
+    )
     assert ".dockerignore" in explained
     assert not list((project.path / ".make").glob("image-*"))
     assert not built(project.make("image"))  # the restored files' image is still here
@@ -331,13 +353,15 @@ def test_dashboard_on_localhost_lists_the_runs_in_a_real_browser(project):
 
         published = project.docker("port", container).stdout.strip().splitlines()
         assert published == [f"7860/tcp -> 127.0.0.1:{port}"]
-        # Hardened as every container that make starts: no capabilities, no new privileges, a read-only image.
+        # Hardened as every container that make starts: no capabilities, no new privileges,
+        # a read-only image.
         assert confinement(container) == HARDENED
 
         page = f"{base}/?project={PROJECT}"
         dom = chromium("--dump-dom", page)
         assert project.runs()[-1].name in dom.stdout
-        # The first screen shows the learning curves; the final numbers are in the run's tables, not charts.
+        # The first screen shows the learning curves; the final numbers are in the run's tables,
+        # not charts.
         sections = re.findall(r'class="accordion-label[^"]*"[^>]*>([a-z_]+) \(', dom.stdout)
         assert sections[:2] == ["test", "train"] and "final" not in sections, sections
         SCREENSHOT.parent.mkdir(exist_ok=True)

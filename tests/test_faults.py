@@ -1,5 +1,6 @@
-"""Faults that must lose nothing, on a real Docker engine: a run interrupted or killed, a full disk, eight runs at
-once into one store, and a store that this TrackIO cannot read. Each one is a real `make train` in the container."""
+"""Faults that must lose nothing, on a real Docker engine: a run interrupted or killed, a full disk,
+eight runs at once into one store, and a store that this TrackIO cannot read. Each one is a real
+`make train` in the container."""
 
 import contextlib
 import fcntl
@@ -21,19 +22,27 @@ from trackio.sqlite_storage import SCHEMA_VERSION
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "repro_faults"  # a name of its own: the tests remove this project's images, and no one else's
-# About 35 s on two cores, a step every 5 s or so: time to stop it between steps. A forest's own curve grows
-# it a fifth at a time for the cost of one fit, on every core: five fits on more and more rows, on one, take longer.
+# a name of its own: the tests remove this project's images, and no one else's
+PROJECT = "repro_faults"
+# About 35 s on two cores, a step every 5 s or so: time to stop it between steps. A forest's own
+# curve grows it a fifth at a time for the cost of one fit, on every core: five fits on more and
+# more rows, on one, take longer.
 LONG = ("N_ESTIMATORS=2000", "CURVE=rows", "JOBS=1")
 SHORT = "N_ESTIMATORS=5"
-MODEL_FILES = {"manifest.json", "metrics.json", "predictions.csv", "confusion_matrix.png", "model.joblib"}
+MODEL_FILES = {
+    "manifest.json",
+    "metrics.json",
+    "predictions.csv",
+    "confusion_matrix.png",
+    "model.joblib",
+}
 INTERRUPTED = "error: the run was interrupted; nothing was saved"
 FULL = "error: the disk is full: free some space, then train again; nothing was saved"
 
 
 class Project(baked.Project):
-    """A project whose make prints as a terminal shows it, output and errors in one text, and is not checked:
-    the tests read what a fault made it say."""
+    """A project whose make prints as a terminal shows it, output and errors in one text, and is not
+    checked: the tests read what a fault made it say."""
 
     def __init__(self, path: Path):
         super().__init__(path, checked=False, merged=True)
@@ -52,21 +61,40 @@ class Project(baked.Project):
 
     def trackio(self, *args: str) -> dict:
         """TrackIO's own command line, reading the project's store."""
-        command = [sys.executable, "-m", "trackio.cli", "get", *args, "--project", PROJECT, "--json"]
+        command = [
+            sys.executable,
+            "-m",
+            "trackio.cli",
+            "get",
+            *args,
+            "--project",
+            PROJECT,
+            "--json",
+        ]
         env = {**os.environ, "TRACKIO_DIR": str(self.path / ".trackio")}
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
     def curve(self, run: str) -> list[int]:
-        return [point["step"] for point in self.trackio("metric", "--run", run, "--metric", "train/accuracy")["values"]]
+        return [
+            point["step"]
+            for point in self.trackio("metric", "--run", run, "--metric", "train/accuracy")[
+                "values"
+            ]
+        ]
 
     def alerts(self, run: str) -> list[tuple[str, str]]:
-        return [(alert["title"], alert["level"].lower()) for alert in self.trackio("alerts", "--run", run)["alerts"]]
+        return [
+            (alert["title"], alert["level"].lower())
+            for alert in self.trackio("alerts", "--run", run)["alerts"]
+        ]
 
 
 def docker(*args: str) -> str:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=True, timeout=120).stdout
+    return subprocess.run(
+        [DOCKER, *args], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
 
 
 def files(folder: Path) -> dict[str, str]:
@@ -84,7 +112,8 @@ def run_name(output: str) -> str:
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    """The project's image, built once: every project below has the same inputs, so the same image."""
+    """The project's image, built once: every project below has the same inputs,
+    so the same image."""
     first = Project(bake(tmp_path_factory.mktemp("image"), project_name="Repro Faults"))
     assert first.make("image").returncode == 0
     yield
@@ -99,7 +128,8 @@ def project(image, tmp_path):
 
 
 def start_long_run(project: Project) -> tuple[subprocess.Popen, str, list[str]]:
-    """A long run, once it has logged its first step; returns make, the run's name and what it printed."""
+    """A long run, once it has logged its first step; returns make,
+    the run's name and what it printed."""
     make = project.start("train", *LONG)
     printed = []
     for line in make.stdout:
@@ -112,22 +142,26 @@ def start_long_run(project: Project) -> tuple[subprocess.Popen, str, list[str]]:
 
 
 def kill_while_saving(project: Project, container: str, run: str) -> None:
-    """SIGKILL while the run writes into outputs/.partial-<run>/: the process is frozen the moment the first file
-    appears (saving takes half a second on this machine), so that the kill lands there every time. TrackIO
-    writes its points every half second, from the run's own process: the last step must be written first."""
+    """SIGKILL while the run writes into outputs/.partial-<run>/: the process is frozen the moment
+    the first file appears (saving takes half a second on this machine), so that the kill lands
+    there every time. TrackIO writes its points every half second, from the run's own process: the
+    last step must be written first."""
     init = docker("inspect", "--format", "{{.State.Pid}}", container).strip()
     [python] = Path(f"/proc/{init}/task/{init}/children").read_text().split()
     wait_for_step(project.store, run, 5)
     outputs = project.path / "outputs"
     deadline = time.monotonic() + 60
-    while not any(outputs.glob(".partial-*/manifest.json")):  # the run's folder is there from its start
+    # the run's folder is there from its start
+    while not any(outputs.glob(".partial-*/manifest.json")):
         assert time.monotonic() < deadline, "the run never began to save"
         time.sleep(0.002)
     os.kill(int(python), signal.SIGSTOP)
     docker("kill", container)
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "docker stop", "docker kill", "docker kill while saving"])
+@pytest.mark.parametrize(
+    "how", ["ctrl-c", "docker stop", "docker kill", "docker kill while saving"]
+)
 def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
     make, run, printed = start_long_run(project)
     if how == "ctrl-c":
@@ -135,7 +169,8 @@ def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
     elif how == "docker stop":
         docker("stop", training_container(project.path))
     elif how == "docker kill":
-        wait_for_step(project.store, run, 1)  # what TrackIO had not written yet dies with the process
+        # what TrackIO had not written yet dies with the process
+        wait_for_step(project.store, run, 1)
         docker("kill", training_container(project.path))
     else:
         kill_while_saving(project, training_container(project.path), run)
@@ -150,7 +185,8 @@ def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
         assert project.leftovers() == []
     assert run not in project.runs()
 
-    # A run that lives, here saving its outputs, as if in another terminal: the next run must leave it be.
+    # A run that lives, here saving its outputs, as if in another terminal:
+    # the next run must leave it be.
     outputs = project.path / "outputs"
     (outputs / ".partial-other").mkdir()
     other = os.open(outputs / ".partial-other", os.O_RDONLY)
@@ -164,7 +200,8 @@ def test_an_interrupted_or_killed_run_leaves_nothing_half_done(project, how):
     assert result.returncode == 0, result.stdout
     assert list(project.runs().values()) == [MODEL_FILES]
 
-    # TrackIO keeps no run status: the interrupted run ends with an alert that says how, and keeps its steps.
+    # TrackIO keeps no run status: the interrupted run ends with an alert that says how,
+    # and keeps its steps.
     ended = ("Killed", "error") if how.startswith("docker kill") else ("Stopped", "error")
     assert project.alerts(run) == [ended]
     assert project.curve(run) == ([1, 2, 3, 4, 5] if how.endswith("saving") else [1])
@@ -197,9 +234,12 @@ def test_a_full_disk_stops_the_run_in_one_line_and_keeps_the_store(small_disk):
     assert errors(result.stdout) == [FULL]
     assert project.runs() == {before: MODEL_FILES} and project.leftovers() == []
 
-    # The store reads as before: the earlier run whole, the failed one with its curve and how it ended.
+    # The store reads as before: the earlier run whole,
+    # the failed one with its curve and how it ended.
     assert project.curve(before) == project.curve(run) == [1, 2, 3, 4, 5]
-    assert {"results", "manifest", "confusion_matrix"} <= set(project.trackio("run", "--run", before)["metrics"])
+    assert {"results", "manifest", "confusion_matrix"} <= set(
+        project.trackio("run", "--run", before)["metrics"]
+    )
     assert project.alerts(run) == [("Stopped", "error")]
     assert project.make("train", SHORT).returncode == 0  # the space it took is free again
 
@@ -213,10 +253,16 @@ def test_eight_runs_at_once_into_one_store_are_all_complete(project):
         assert make.returncode == 0 and "database is locked" not in output, output
         assert errors(output) == []
     runs = project.runs()
-    assert len(runs) == 8 and all(files == MODEL_FILES for files in runs.values()) and project.leftovers() == []
+    assert (
+        len(runs) == 8
+        and all(files == MODEL_FILES for files in runs.values())
+        and project.leftovers() == []
+    )
     with read_store(project.store) as store:
-        rows = store.execute("""SELECT run_name, group_concat(step) FROM metrics
-            WHERE json_extract(metrics, '$."test/accuracy"') IS NOT NULL GROUP BY run_name""").fetchall()
+        rows = store.execute(
+            """SELECT run_name, group_concat(step) FROM metrics
+            WHERE json_extract(metrics, '$."test/accuracy"') IS NOT NULL GROUP BY run_name"""
+        ).fetchall()
     assert dict(rows) == dict.fromkeys(runs, "1,2,3,4,5")
 
 
@@ -241,10 +287,13 @@ def test_a_store_it_cannot_read_is_named_and_left_as_it_is(project, how):
         result = project.make(target, f"PORT={free_port()}", SHORT, timeout=120)
         assert result.returncode != 0
         [error] = errors(result.stdout)
-        assert error.endswith("move the store aside, and a new one starts: mv .trackio .trackio.old")
+        assert error.endswith(
+            "move the store aside, and a new one starts: mv .trackio .trackio.old"
+        )
         assert ("newer TrackIO" in error) == (how == "newer"), error
         assert "step 1/5" not in result.stdout  # stopped before training
-        assert before.items() <= files(store).items()  # SQLite may add its empty side files; nothing else
+        # SQLite may add its empty side files; nothing else
+        assert before.items() <= files(store).items()
         assert project.runs() == runs and project.leftovers() == []
 
     store.rename(project.path / ".trackio.old")  # as the line says

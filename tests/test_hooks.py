@@ -1,4 +1,5 @@
-"""Bad answers are refused with one line that names the field and the rule, and leave nothing behind."""
+"""Bad answers are refused with one line that names the field and the rule,
+and leave nothing behind."""
 
 import subprocess
 import sys
@@ -33,7 +34,9 @@ BAD_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "rule"), BAD_ANSWERS, ids=[f"{f}={v[:12]}" for f, v, _ in BAD_ANSWERS])
+@pytest.mark.parametrize(
+    ("field", "value", "rule"), BAD_ANSWERS, ids=[f"{f}={v[:12]}" for f, v, _ in BAD_ANSWERS]
+)
 def test_bad_answer_is_refused_and_nothing_is_left(tmp_path, field, value, rule):
     output = tmp_path / "out"
     output.mkdir()
@@ -46,7 +49,9 @@ def test_bad_answer_is_refused_and_nothing_is_left(tmp_path, field, value, rule)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
 
 
-@pytest.mark.parametrize(("field", "value"), [("seed", "0"), ("seed", str(2**32 - 1)), ("dashboard_port", "1024")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("seed", "0"), ("seed", str(2**32 - 1)), ("dashboard_port", "1024")]
+)
 def test_edge_values_are_accepted(tmp_path, field, value):
     result = cookiecutter(tmp_path, f"{field}={value}", "init_git=no")
     assert result.returncode == 0, result.stderr

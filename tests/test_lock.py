@@ -20,7 +20,10 @@ MOVED_BASE = "repro-lock-base:moving"  # a tag of this test's own, moved under t
 
 def hashes_by_package(lock: str) -> dict[str, list[str]]:
     blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.MULTILINE)
-    return {REQUIREMENT.match(block).group(1): re.findall(r"--hash=sha256:[0-9a-f]{64}", block) for block in blocks[1:]}
+    return {
+        REQUIREMENT.match(block).group(1): re.findall(r"--hash=sha256:[0-9a-f]{64}", block)
+        for block in blocks[1:]
+    }
 
 
 def relocked(result) -> bool:
@@ -30,7 +33,8 @@ def relocked(result) -> bool:
 def installed(project: Project) -> dict[str, str]:
     """name -> version of every distribution in the image's virtualenv."""
     listing = (
-        "import importlib.metadata as m; [print(d.metadata['Name'].lower(), d.version) for d in m.distributions()]"
+        "import importlib.metadata as m; "
+        "[print(d.metadata['Name'].lower(), d.version) for d in m.distributions()]"
     )
     printed = project.docker("run", "--rm", project.image(), "python", "-c", listing).stdout
     versions = dict(line.split() for line in printed.splitlines())
@@ -39,7 +43,9 @@ def installed(project: Project) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory):
-    project = Project(bake(tmp_path_factory.mktemp("lock"), project_name="Repro Lock", init_git="yes"))
+    project = Project(
+        bake(tmp_path_factory.mktemp("lock"), project_name="Repro Lock", init_git="yes")
+    )
     project.make("clean")  # an image left by an earlier, interrupted session would be up to date
     result = project.make("image")
     assert built(result) and not relocked(result)  # the template's lock is up to date
@@ -51,7 +57,9 @@ def test_every_package_of_the_image_is_locked_with_hashes(locked):
     lock = locked.read("requirements.txt")
     packages = hashes_by_package(lock)
     assert all(packages.values()), [name for name, hashes in packages.items() if not hashes]
-    linux = {name: version for name, version in REQUIREMENT.findall(lock) if name not in ("colorama",)}
+    linux = {
+        name: version for name, version in REQUIREMENT.findall(lock) if name not in ("colorama",)
+    }
     image = installed(locked)
     assert image.keys() <= packages.keys()  # nothing that the lock does not name
     for name, version in image.items():
@@ -99,7 +107,9 @@ def fake_wheel(name: str, version: str) -> bytes:
     files = {
         f"{name}/__init__.py": f'IANA_VERSION = "{version}"\n',
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
     buffer = io.BytesIO()
@@ -117,7 +127,9 @@ def wheel_index(root: Path, name: str, version: str):
     (root / name).mkdir(parents=True)
     (root / name / filename).write_bytes(wheel)
     digest = hashlib.sha256(wheel).hexdigest()
-    (root / name / "index.html").write_text(f'<a href="{filename}#sha256={digest}">{filename}</a>\n')
+    (root / name / "index.html").write_text(
+        f'<a href="{filename}#sha256={digest}">{filename}</a>\n'
+    )
     with served(root) as url:
         yield url
 
@@ -141,7 +153,9 @@ def test_a_newer_release_on_an_index_stays_out_of_a_rebuilt_image(locked, tmp_pa
         built_unlocked = captured([docker_sh, *build, "-t", tag, str(unlocked)], env=locked.env)
         assert built_unlocked.returncode == 0, built_unlocked.stderr[-3000:]
     try:
-        check = locked.docker("run", "--rm", tag, "python", "-c", "import tzdata; print(tzdata.IANA_VERSION)")
+        check = locked.docker(
+            "run", "--rm", tag, "python", "-c", "import tzdata; print(tzdata.IANA_VERSION)"
+        )
         assert check.stdout.strip() == "2099.1"
     finally:
         locked.docker("image", "rm", "--force", tag)
@@ -158,7 +172,10 @@ def test_a_base_that_moves_under_its_tag_is_caught(locked, tmp_path):
         assert not built(moved)
         [error] = errors(moved.stderr)
         assert f"error: {MOVED_BASE} (linux/amd64) is now sha256:" in error
-        assert "keep the old base under its tag (docker tag sha256:" in error and "BASE_UPDATE=1" in error
+        assert (
+            "keep the old base under its tag (docker tag sha256:" in error
+            and "BASE_UPDATE=1" in error
+        )
         taken = locked.make("image", f"BASE_IMAGE={MOVED_BASE}", "BASE_UPDATE=1")
         assert built(taken) and "base: pinned" in taken.stdout
         assert '"moved":"yes"' in locked.inspect("{{json .Config.Labels}}", locked.image())
@@ -173,7 +190,9 @@ def test_a_tampered_hash_fails_the_build_clearly(locked):
     with locked.edited("requirements.txt", lock.replace(joblib, tampered)):
         result = locked.fails("image")
     assert "hash" in result.stderr.lower() and "joblib" in result.stderr
-    assert "error: A downloaded package does not match its hash in requirements.txt" in result.stderr
+    assert (
+        "error: A downloaded package does not match its hash in requirements.txt" in result.stderr
+    )
     assert not list((locked.path / ".make").glob("image-*"))
 
 

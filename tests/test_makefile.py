@@ -124,7 +124,9 @@ def test_the_first_image_pins_the_base_and_its_id_is_part_of_the_tag(tmp_path):
     assert pins[1:] == ["python:3.11-slim linux/amd64 id sha256:aaaa"]
     [first] = project.builds()
     assert "--label org.opencontainers.image.base.digest=sha256:aaaa" in first
-    (project.path / "base-image.lock").write_text(pins[0] + "\npython:3.11-slim linux/amd64 id sha256:bbbb\n")
+    (project.path / "base-image.lock").write_text(
+        pins[0] + "\npython:3.11-slim linux/amd64 id sha256:bbbb\n"
+    )
     project.make("image", FAKE_BASE_ID="bbbb")
     [second] = project.builds()
     assert TAG.search(second).group(2) != TAG.search(first).group(2)
@@ -164,7 +166,10 @@ def test_a_base_that_moved_under_its_tag_stops_the_build_until_taken_on_purpose(
 
 def test_each_platform_pins_its_own_base(project):
     project.make(
-        "image", "PLATFORM=linux/arm64", "BASE_IMAGE=arm64v8/python:3.11-slim", FAKE_BASE_PLATFORM="linux/arm64"
+        "image",
+        "PLATFORM=linux/arm64",
+        "BASE_IMAGE=arm64v8/python:3.11-slim",
+        FAKE_BASE_PLATFORM="linux/arm64",
     )
     pins = project.read("base-image.lock").splitlines()[1:]
     assert pins == [
@@ -182,7 +187,12 @@ def test_train_passes_the_settings_given_to_make_and_runs_as_the_calling_user(pr
     assert "-e SEED" in run and "-e MODEL_TYPE" in run and "OTHER_SETTING" not in run
     assert f"-v {project.path}:/app" in run and "--env-file /dev/fd/" in run
     assert "--gpus" not in run and "--memory" not in run
-    for hardening in ("--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only", "--tmpfs /tmp"):
+    for hardening in (
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        "--read-only",
+        "--tmpfs /tmp",
+    ):
         assert hardening in run
     project.make("train", "MEMORY=2g")
     [run] = project.calls("run")
@@ -227,7 +237,15 @@ def test_help_lists_every_target_and_variable(project):
     result = project.make()
     for target in re.findall(r"^([a-z-]+):.*## ", project.read("Makefile"), flags=re.MULTILINE):
         assert f"  {target} " in result.stdout, target
-    variables = ("PORT", "MEMORY", "PLATFORM", "BASE_IMAGE", "BASE_UPDATE", "UPGRADE", "EXTRA_INDEX_URL")
+    variables = (
+        "PORT",
+        "MEMORY",
+        "PLATFORM",
+        "BASE_IMAGE",
+        "BASE_UPDATE",
+        "UPGRADE",
+        "EXTRA_INDEX_URL",
+    )
     for variable in (*variables, "IMAGE_MAX_MB", "BUILD_FLAGS"):
         assert f"  {variable} " in result.stdout, variable
     assert "(now: linux/amd64)" in result.stdout or "(now: linux/arm64)" in result.stdout
@@ -236,18 +254,24 @@ def test_help_lists_every_target_and_variable(project):
 
 
 FRIENDLY_ERRORS = {
-    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?": (
-        "Docker is not running"
-    ),
-    "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock": (
-        "add yourself to the docker group"
-    ),
+    (
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+        " Is the docker daemon running?"
+    ): "Docker is not running",
+    (
+        "permission denied while trying to connect to the Docker daemon socket"
+        " at unix:///var/run/docker.sock"
+    ): "add yourself to the docker group",
     "Bind for 127.0.0.1:7860 failed: port is already allocated": "PORT=7861",
     'failed to compute cache key: "/requirements.txt": not found': ".dockerignore",
     "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.": "docs/docker.md",
-    "No solution found when resolving dependencies: nonexistent-package==0.0.1": "cannot be installed",
+    "No solution found when resolving dependencies: nonexistent-package==0.0.1": (
+        "cannot be installed"
+    ),
     'could not select device driver "" with capabilities: [[gpu]]': "NVIDIA Container Toolkit",
-    'Conflict. The container name "/my_project-dashboard" is already in use by container': "docker stop",
+    'Conflict. The container name "/my_project-dashboard" is already in use by container': (
+        "docker stop"
+    ),
 }
 
 

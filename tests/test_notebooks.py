@@ -1,6 +1,6 @@
-"""Notebooks in the project's image, on a real engine: JupyterLab on 127.0.0.1 with a token, files saved as
-the user, the starter notebook's run in the TrackIO store, the check that notebooks reproduce, and the
-starter notebook open in a real browser."""
+"""Notebooks in the project's image, on a real engine: JupyterLab on 127.0.0.1 with a token, files
+saved as the user, the starter notebook's run in the TrackIO store, the check that notebooks
+reproduce, and the starter notebook open in a real browser."""
 
 import json
 import os
@@ -22,7 +22,8 @@ from test_docker_e2e import chromium, wait_for_http
 
 pytestmark = pytest.mark.docker
 
-PROJECT = "repro_notebooks"  # a name of its own: the tests remove this project's images, and no one else's
+# a name of its own: the tests remove this project's images, and no one else's
+PROJECT = "repro_notebooks"
 SCREENSHOT = REPO / "build" / "notebook.png"
 CELL = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": []}
 SOURCES = {
@@ -31,7 +32,9 @@ SOURCES = {
 }
 UNSEEDED = {
     "cells": [CELL | {"id": name, "source": source} for name, source in SOURCES.items()],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    },
     "nbformat": 4,
     "nbformat_minor": 5,
 }
@@ -39,7 +42,8 @@ UNSEEDED = {
 
 @pytest.fixture(scope="module")
 def project():
-    """A project with notebooks, in a home of a user who is not root where the suite runs as root."""
+    """A project with notebooks,
+    in a home of a user who is not root where the suite runs as root."""
     user = NON_ROOT_UID if os.getuid() == 0 else None
     answers = {"project_name": "Repro Notebooks", "include_notebooks": "yes", "init_git": "yes"}
     with homed(user, **answers) as project:
@@ -55,7 +59,9 @@ def lab(project):
     container = f"{PROJECT}-notebook"
     try:
         for line in server.stdout:
-            found = re.match(rf"JupyterLab: http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]{{48}}) ", line)
+            found = re.match(
+                rf"JupyterLab: http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]{{48}}) ", line
+            )
             if found:
                 break
         else:
@@ -72,7 +78,9 @@ def lab(project):
 
 def status(url: str, method: str = "GET", body: dict | None = None) -> int:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -90,7 +98,10 @@ def other_addresses() -> list[str]:
 def test_a_taken_port_fails_fast_and_names_the_target(project):
     with taken_port() as port:
         result = project.fails("notebook", f"PORT={port}", timeout=120)
-    assert f"Port {port} is already in use" in result.stderr and f"make notebook PORT={port + 1}" in result.stderr
+    assert (
+        f"Port {port} is already in use" in result.stderr
+        and f"make notebook PORT={port + 1}" in result.stderr
+    )
 
 
 def test_jupyterlab_answers_on_localhost_only_and_only_with_its_token(project, lab):
@@ -99,7 +110,11 @@ def test_jupyterlab_answers_on_localhost_only_and_only_with_its_token(project, l
     assert status(f"{base}/api/contents/notebooks") == 403
     assert status(f"{base}/api/contents/notebooks?token={'0' * 48}") == 403
     port = base.rsplit(":", 1)[1]
-    assert project.docker("port", container).stdout.split() == ["8888/tcp", "->", f"127.0.0.1:{port}"]
+    assert project.docker("port", container).stdout.split() == [
+        "8888/tcp",
+        "->",
+        f"127.0.0.1:{port}",
+    ]
     addresses = other_addresses()
     assert addresses
     for address in addresses:
@@ -112,23 +127,32 @@ def test_jupyterlab_answers_on_localhost_only_and_only_with_its_token(project, l
 def test_a_notebook_saved_in_jupyterlab_belongs_to_the_user(project, lab):
     base, token, _ = lab
     notebook = {"type": "notebook", "format": "json", "content": UNSEEDED}
-    assert status(f"{base}/api/contents/notebooks/saved.ipynb?token={token}", "PUT", notebook) == 201
+    assert (
+        status(f"{base}/api/contents/notebooks/saved.ipynb?token={token}", "PUT", notebook) == 201
+    )
     saved = project.path / "notebooks" / "saved.ipynb"
     try:
         assert saved.stat().st_uid == (project.user or os.getuid())
-        assert "".join(json.loads(saved.read_text())["cells"][1]["source"]) == UNSEEDED["cells"][1]["source"]
+        assert (
+            "".join(json.loads(saved.read_text())["cells"][1]["source"])
+            == UNSEEDED["cells"][1]["source"]
+        )
     finally:
         saved.unlink()
 
 
 def test_the_starter_notebook_runs_in_the_container_and_logs_a_run(project, lab):
     _, _, container = lab
-    executed = project.docker("exec", "--workdir", "/app/notebooks", container, "jupyter", "execute", "start.ipynb")
+    executed = project.docker(
+        "exec", "--workdir", "/app/notebooks", container, "jupyter", "execute", "start.ipynb"
+    )
     assert executed.returncode == 0, executed.stderr[-3000:]
     store = project.path / ".trackio" / f"{PROJECT}.db"
     assert store.stat().st_uid == (project.user or os.getuid())
     with read_store(store) as tracked:
-        rows = tracked.execute("SELECT run_name, step FROM metrics WHERE run_name LIKE 'notebook-seed42-%'")
+        rows = tracked.execute(
+            "SELECT run_name, step FROM metrics WHERE run_name LIKE 'notebook-seed42-%'"
+        )
         steps = sorted(rows.fetchall())
     assert {name for name, _ in steps} and [step for _, step in steps] == [1, 2, 3, 4, 5], steps
 
@@ -170,13 +194,17 @@ def test_the_training_image_has_no_notebook_tools_and_the_notebook_image_is_buil
 
 
 def test_the_devcontainer_opens_the_notebook_image_with_its_kernel(request):
-    """VS Code's "Reopen in Container": the notebook image, built on the host first, with the image's kernel."""
+    """VS Code's "Reopen in Container": the notebook image, built on the host first,
+    with the image's kernel."""
     answers = {"project_name": "Repro Nb Devcontainer", "include_notebooks": "yes"}
     cli = request.getfixturevalue("devcontainer_cli")
     with opened_devcontainer(cli, **answers) as (developer, container):
-        kernels = json.loads(developer.inside("jupyter", "kernelspec", "list", "--json"))["kernelspecs"]
+        kernels = json.loads(developer.inside("jupyter", "kernelspec", "list", "--json"))[
+            "kernelspecs"
+        ]
         assert kernels["python3"]["spec"]["argv"][0] in ("python", "/opt/venv/bin/python"), kernels
         probe = "import sys, ipykernel; print(sys.executable)"
         assert developer.inside("python", "-c", probe).split() == ["/opt/venv/bin/python"]
         [image] = docker("inspect", "--format", "{{.Config.Image}}", container)
-        assert image.startswith("vsc-"), image  # the CLI's image, with the user's uid, on the notebook image
+        # the CLI's image, with the user's uid, on the notebook image
+        assert image.startswith("vsc-"), image

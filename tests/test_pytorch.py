@@ -1,5 +1,5 @@
-"""The pytorch variant: what it bakes, that it lints clean, that its GPU switch fails clearly, and that its own
-tests pass in a virtualenv with a CPU build of torch."""
+"""The pytorch variant: what it bakes, that it lints clean, that its GPU switch fails clearly, and
+that its own tests pass in a virtualenv with a CPU build of torch."""
 
 import os
 import re
@@ -32,8 +32,8 @@ def pytorch_project(tmp_path_factory) -> Path:
     return bake(tmp_path_factory.mktemp("pytorch"), framework="pytorch")
 
 
-# Pins, docs and the words a bake may hold are text: reading them is their test. What the code does is
-# tested by running it (the project's own tests, with torch, below).
+# Pins, docs and the words a bake may hold are text: reading them is their test. What the code does
+# is tested by running it (the project's own tests, with torch, below).
 def test_both_frameworks_pin_the_same_shared_packages():
     scikit_learn = pins(TEMPLATE / "requirements.in")
     assert pins(TEMPLATE / "_pytorch" / "requirements.in") == scikit_learn | {TORCH_PIN}
@@ -76,13 +76,16 @@ def torch_python(tmp_path_factory) -> Path:
         return python
     shutil.rmtree(TORCH_VENV, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(TORCH_VENV)], check=True)
-    # The +cpu pin takes only a CPU build: plain torch from PyPI is the CUDA build, with several GB of nvidia wheels.
+    # The +cpu pin takes only a CPU build: plain torch from PyPI is the CUDA build,
+    # with several GB of nvidia wheels.
     pip = [python, "-m", "pip", "install", "--quiet"]
     result = captured([*pip, f"{TORCH_PIN}+cpu", "-r", str(requirements)])
     if result.returncode != 0:  # outside CI only: there, a skip fails the run (conftest.py)
         pytest.skip(
-            f"cannot install a CPU build of {TORCH_PIN}: give pip its wheel (pip config find-links) or PyTorch's"
-            f" CPU index (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)\n{result.stderr[-3000:]}"
+            f"cannot install a CPU build of {TORCH_PIN}:"
+            " give pip its wheel (pip config find-links)"
+            " or PyTorch's CPU index (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)"
+            f"\n{result.stderr[-3000:]}"
         )
     shutil.copy(requirements, installed)
     return python
@@ -95,7 +98,8 @@ def test_pytorch_projects_own_tests_pass_with_torch(pytorch_project, torch_pytho
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
     skipped = re.findall(r"^SKIPPED .*$", result.stdout, flags=re.MULTILINE)
-    assert all("no GPU here" in line for line in skipped) and len(skipped) == 2, skipped  # only the CUDA tests
+    # only the CUDA tests
+    assert all("no GPU here" in line for line in skipped) and len(skipped) == 2, skipped
 
 
 # The notebook tools, at their locked versions: requirements-notebook.txt pins them with hashes.

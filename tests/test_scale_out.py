@@ -1,4 +1,5 @@
-"""From laptop to cluster on real engines: a registry on 127.0.0.1:5000 and a shared TrackIO server."""
+"""From laptop to cluster on real engines:
+a registry on 127.0.0.1:5000 and a shared TrackIO server."""
 
 import json
 import os
@@ -56,7 +57,12 @@ def registry_answers() -> bool:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    path = bake(tmp_path_factory.mktemp("scale-out"), project_name="Scale Out", include_lab_tools="yes", init_git="yes")
+    path = bake(
+        tmp_path_factory.mktemp("scale-out"),
+        project_name="Scale Out",
+        include_lab_tools="yes",
+        init_git="yes",
+    )
     project = Project(path)
     project.make("image")
     yield project
@@ -68,7 +74,9 @@ def project(tmp_path_factory):
 @pytest.fixture(scope="module")
 def registry():
     if not registry_answers():
-        pytest.skip(f"no registry answers on {REGISTRY_ADDRESS}: run `sudo scripts/provision-registry.sh`")
+        pytest.skip(
+            f"no registry answers on {REGISTRY_ADDRESS}: run `sudo scripts/provision-registry.sh`"
+        )
     return REGISTRY
 
 
@@ -100,7 +108,9 @@ def registry_manifest(path: str, reference: str, media_type: str) -> tuple[str, 
 
 
 def delete_manifest(path: str, digest: str) -> None:
-    request = urllib.request.Request(f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{digest}", method="DELETE")
+    request = urllib.request.Request(
+        f"http://{REGISTRY_ADDRESS}/v2/{path}/manifests/{digest}", method="DELETE"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
 
@@ -112,7 +122,8 @@ def registry_tags(path: str) -> set[str]:
 
 
 def delete_every_tag(path: str) -> None:
-    """Leave the shared registry without what a test pushed to path: every manifest that a tag names."""
+    """Leave the shared registry without what a test pushed to path:
+    every manifest that a tag names."""
     media_types = f"{MANIFEST_LIST}, {MANIFEST}"
     for digest in {registry_manifest(path, tag, media_types)[0] for tag in registry_tags(path)}:
         delete_manifest(path, digest)
@@ -125,8 +136,9 @@ def docker_ok(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def two_platform_base(registry):
-    """python:3.11-slim for linux/amd64 and linux/arm64 under one name, as Docker Hub serves it: both platforms
-    build on the same BASE_IMAGE, so their images share one content hash. Here it is made from the stand-ins."""
+    """python:3.11-slim for linux/amd64 and linux/arm64 under one name, as Docker Hub serves it:
+    both platforms build on the same BASE_IMAGE, so their images share one content hash. Here it is
+    made from the stand-ins."""
     reason = arm64_missing()
     if reason:
         pytest.skip(reason)
@@ -167,10 +179,11 @@ def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_o
     assert built(result), "make push did not build the arm64 image"
     assert project.image() == image
     commit_tag = f"git-{project.commit()}"
-    assert (
-        f"Pushed {remote}:{content_hash} and {remote}:{commit_tag}, one image for linux/amd64 linux/arm64"
-        in result.stdout
+    pushed = (
+        f"Pushed {remote}:{content_hash} and {remote}:{commit_tag},"
+        " one image for linux/amd64 linux/arm64"
     )
+    assert pushed in result.stdout
     path = remote.removeprefix(f"{REGISTRY_ADDRESS}/")
     platform_tags = {f"{content_hash}-linux-amd64", f"{content_hash}-linux-arm64"}
     assert registry_tags(path) == {content_hash, commit_tag, *platform_tags}
@@ -183,7 +196,8 @@ def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_o
     list_digest, manifest_list = registry_manifest(path, content_hash, MANIFEST_LIST)
     assert manifest_list["mediaType"] == MANIFEST_LIST
     listed = {
-        f"{entry['platform']['os']}/{entry['platform']['architecture']}": entry for entry in manifest_list["manifests"]
+        f"{entry['platform']['os']}/{entry['platform']['architecture']}": entry
+        for entry in manifest_list["manifests"]
     }
     assert {target: entry["digest"] for target, entry in listed.items()} == platform_digests
     assert registry_manifest(path, commit_tag, MANIFEST_LIST)[0] == list_digest
@@ -200,7 +214,9 @@ def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_o
         assert project.docker("image", "rm", tag).returncode == 0
     # Every tag of the image goes: the one built on the local base may be the very same image.
     assert project.docker("image", "rm", "--force", image_id).returncode == 0
-    assert project.docker("image", "inspect", image_id).returncode != 0, "the image is still on this machine"
+    assert project.docker("image", "inspect", image_id).returncode != 0, (
+        "the image is still on this machine"
+    )
 
     result = project.make("pull", f"REGISTRY={registry}")
     assert f"Pulled {remote}:{content_hash}-linux-amd64 as {image}" in result.stdout
@@ -211,7 +227,10 @@ def test_push_publishes_one_image_for_both_platforms_and_pull_brings_back_this_o
     pulled = project.manifest("pulled")
     assert pulled["image"]["id"] == image_id
     assert pulled["image"]["digest"] == digest
-    fingerprints = {project.manifest(run)["result"]["fingerprint"] for run in ("before-push", "pushed", "pulled")}
+    fingerprints = {
+        project.manifest(run)["result"]["fingerprint"]
+        for run in ("before-push", "pushed", "pulled")
+    }
     assert len(fingerprints) == 1
 
 
@@ -235,7 +254,9 @@ def test_tracking_server_is_on_localhost_only_and_keeps_its_token_private(projec
     assert token_file.stat().st_mode & 0o077 == 0
     assert len(tracking_server["token"]) >= 40
     # The token reaches the server through its environment, never its command line.
-    arguments = project.docker("inspect", "--format", "{{json .Args}}", f"{PROJECT}-tracking").stdout
+    arguments = project.docker(
+        "inspect", "--format", "{{json .Args}}", f"{PROJECT}-tracking"
+    ).stdout
     assert tracking_server["token"] not in arguments
     project.git("check-ignore", "-q", str(token_file))  # fails unless git ignores it
     assert confinement(f"{PROJECT}-tracking") == HARDENED
@@ -251,13 +272,16 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
     runs = {f"shared-seed{seed}": seed for seed in (1, 2)}
     started = time.monotonic()
     makes = [
-        project.start("train", *settings, FAST, f"SEED={seed}", f"RUN_NAME={run}", stderr=subprocess.PIPE)
+        project.start(
+            "train", *settings, FAST, f"SEED={seed}", f"RUN_NAME={run}", stderr=subprocess.PIPE
+        )
         for run, seed in runs.items()
     ]
     for make in makes:
         stdout, stderr = make.communicate(timeout=900)
         assert make.returncode == 0, stdout[-3000:] + stderr[-3000:]
-    # A refused or unreachable server makes finish() wait ~30 s before giving up; a good one does not.
+    # A refused or unreachable server makes finish() wait ~30 s before giving up;
+    # a good one does not.
     assert time.monotonic() - started < 300
 
     assert set(runs) <= tracked_runs(tracking_server["url"], PROJECT)
@@ -266,7 +290,10 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
         for run in runs:
             assert curve_steps(store, run) == CURVE_STEPS, run
             final, config = logged(store, run)
-            assert final["test_accuracy"] == project.manifest(run)["result"]["metrics"]["test_accuracy"]
+            assert (
+                final["test_accuracy"]
+                == project.manifest(run)["result"]["metrics"]["test_accuracy"]
+            )
             assert config["seed"] == runs[run]
         # Each trained model, as an artifact of its run, on the server too.
         models = dict(store.execute("SELECT name, type FROM artifacts").fetchall())
@@ -275,7 +302,9 @@ def test_two_concurrent_runs_reach_the_tracking_server_whole(project, tracking_s
     local_store = project.path / ".trackio" / f"{PROJECT}.db"
     if local_store.exists():
         with read_store(local_store) as store:
-            local_runs = {name for (name,) in store.execute("SELECT DISTINCT run_name FROM metrics")}
+            local_runs = {
+                name for (name,) in store.execute("SELECT DISTINCT run_name FROM metrics")
+            }
         assert not set(runs) & local_runs
 
 
@@ -300,7 +329,8 @@ def test_a_client_with_a_wrong_token_is_refused(project, tracking_server):
         bulk_log("not-the-token", "intruder")
     assert refused.value.code == 400
     assert "write_token is required" in refused.value.read().decode()
-    bulk_log(tracking_server["token"], "token-holder")  # the same request with the right token is accepted
+    # the same request with the right token is accepted
+    bulk_log(tracking_server["token"], "token-holder")
     names = tracked_runs(tracking_server["url"], PROJECT)
     assert "token-holder" in names and "intruder" not in names
 
@@ -308,7 +338,10 @@ def test_a_client_with_a_wrong_token_is_refused(project, tracking_server):
 def test_a_restarted_tracking_server_keeps_its_token_and_runs(project, tracking_server):
     project.make("tracking-server-stop")
     result = project.make("tracking-server", f"PORT={tracking_server['port']}")
-    assert f"Write token: {tracking_server['token']} (kept in .trackio/server/write-token)" in result.stdout
+    assert (
+        f"Write token: {tracking_server['token']} (kept in .trackio/server/write-token)"
+        in result.stdout
+    )
     assert {"shared-seed1", "shared-seed2"} <= tracked_runs(tracking_server["url"], PROJECT)
 
 
@@ -357,8 +390,11 @@ def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, s
         assert manifest["code"]["git_commit"] == project.git("rev-parse", "HEAD").strip()
         with read_store(sweep_dir / "trackio" / str(index) / f"{PROJECT}.db") as tracked:
             steps = curve_steps(tracked, f"seeds-{index}")
-            [group] = tracked.execute("SELECT json_extract(config, '$._Group') FROM configs").fetchone()
-        assert steps == CURVE_STEPS and group == "seeds"  # the sweep's runs fold together on the dashboard
+            [group] = tracked.execute(
+                "SELECT json_extract(config, '$._Group') FROM configs"
+            ).fetchone()
+        # the sweep's runs fold together on the dashboard
+        assert steps == CURVE_STEPS and group == "seeds"
         assert (sweep_dir / "logs" / f"{index}.log").read_text().count("Outputs in outputs/") == 1
 
     # The same image and seed on the laptop give the cluster's result.
@@ -368,14 +404,23 @@ def test_sweep_over_three_seeds_runs_three_array_tasks_that_reproduce(project, s
 
 
 def test_a_failed_task_is_listed_with_its_log_while_the_others_complete(project, slurm):
-    project.make("sweep", "SEED=1", "MODEL_TYPE=svm no_such_model logistic_regression", FAST, "SWEEP=mixed")
+    project.make(
+        "sweep", "SEED=1", "MODEL_TYPE=svm no_such_model logistic_regression", FAST, "SWEEP=mixed"
+    )
     report = finished_sweep(project, "mixed")
     lines = report.strip().splitlines()
     job_id = (project.path / "sweeps" / "mixed" / "job-id").read_text().strip()
+    failed_task = (
+        "  failed task 1 (SEED=1 MODEL_TYPE=no_such_model N_ESTIMATORS=10): sweeps/mixed/logs/1.log"
+    )
+    its_error = (
+        "    error: MODEL_TYPE must be one of random_forest, svm, logistic_regression,"
+        " got 'no_such_model'"
+    )
     assert lines == [
         f"Sweep mixed (Slurm job {job_id}): 3 tasks: 2 done, 1 failed",
-        "  failed task 1 (SEED=1 MODEL_TYPE=no_such_model N_ESTIMATORS=10): sweeps/mixed/logs/1.log",
-        "    error: MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'no_such_model'",
+        failed_task,
+        its_error,
     ]
     assert project.manifest("mixed-0")["config"]["model_type"] == "svm"
     assert project.manifest("mixed-2")["config"]["model_type"] == "logistic_regression"

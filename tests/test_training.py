@@ -1,6 +1,7 @@
-"""The forest fits on every core and is still the same model: a run on one core and a run on two give one
-model hash and one fingerprint, and the curve grows the forest step by step. An SVM on many rows warns
-before its long fit. Runs the baked project's train.py in this virtualenv, pinned to cores by taskset."""
+"""The forest fits on every core and is still the same model: a run on one core and a run on two
+give one model hash and one fingerprint, and the curve grows the forest step by step. An SVM on many
+rows warns before its long fit. Runs the baked project's train.py in this virtualenv, pinned to
+cores by taskset."""
 
 import json
 import os
@@ -17,7 +18,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from training import mixed_csv  # noqa: E402 (benchmarks/ is no package)
 
 PROJECT = "training_cores"
-# taskset pins train.py to cores (util-linux; outside CI a test without it skips, and in CI a skip fails).
+# taskset pins train.py to cores (util-linux; outside CI a test without it skips,
+# and in CI a skip fails).
 pytestmark = pytest.mark.skipif(
     shutil.which("taskset") is None, reason="taskset is not installed: apt-get install util-linux"
 )
@@ -25,10 +27,19 @@ pytestmark = pytest.mark.skipif(
 
 def training(project: Path, tmp_path: Path, name: str, cores: str, **settings: str) -> dict:
     """The arguments of a Popen that runs train.py on the mixed CSV, pinned to cores."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "DATA": str(tmp_path / "mixed.csv"), "TARGET": "label"}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "DATA": str(tmp_path / "mixed.csv"),
+        "TARGET": "label",
+    }
     env |= {"OUTPUT_DIR": str(tmp_path / "outputs"), "TRACKIO_DIR": str(tmp_path / "trackio")}
     env |= {"RUN_NAME": name, "N_ESTIMATORS": "40", **settings}
-    return {"args": ["taskset", "-c", cores, sys.executable, "train.py"], "cwd": project, "env": env}
+    return {
+        "args": ["taskset", "-c", cores, sys.executable, "train.py"],
+        "cwd": project,
+        "env": env,
+    }
 
 
 def result(tmp_path: Path, name: str) -> dict:
@@ -43,9 +54,14 @@ def test_one_core_and_two_cores_give_one_model_and_the_curve_grows_the_forest(tm
     two = f"{first},{second}"
     runs = {"one-core": (str(first), {}), "two-cores": (two, {}), "two-jobs": (two, {"JOBS": "2"})}
     for name, (pinned, settings) in runs.items():
-        done = subprocess.run(**training(project, tmp_path, name, pinned, **settings), capture_output=True, text=True)
+        done = subprocess.run(
+            **training(project, tmp_path, name, pinned, **settings), capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
-    hashes = {name: (result(tmp_path, name)["model_sha256"], result(tmp_path, name)["fingerprint"]) for name in runs}
+    hashes = {
+        name: (result(tmp_path, name)["model_sha256"], result(tmp_path, name)["fingerprint"])
+        for name in runs
+    }
     assert len(set(hashes.values())) == 1, hashes
     steps = [line.split(":")[0] for line in done.stdout.splitlines() if line.startswith("step ")]
     assert steps == [f"step {step}/5" for step in range(1, 6)]
@@ -53,10 +69,13 @@ def test_one_core_and_two_cores_give_one_model_and_the_curve_grows_the_forest(tm
     with sqlite3.connect(tmp_path / "trackio" / f"{PROJECT}.db") as store:
         curve = store.execute(
             """SELECT step, json_extract(metrics, '$."test/accuracy"') FROM metrics
-               WHERE run_name = 'two-jobs' AND json_extract(metrics, '$."train/accuracy"') IS NOT NULL
+               WHERE run_name = 'two-jobs'
+                 AND json_extract(metrics, '$."train/accuracy"') IS NOT NULL
                ORDER BY step"""
         ).fetchall()
-    assert [step for step, _ in curve] == [1, 2, 3, 4, 5] and all(0 < value <= 1 for _, value in curve)
+    assert [step for step, _ in curve] == [1, 2, 3, 4, 5] and all(
+        0 < value <= 1 for _, value in curve
+    )
     assert curve[-1][1] == result(tmp_path, "two-jobs")["metrics"]["test_accuracy"]
 
 
@@ -65,7 +84,9 @@ def test_an_svm_on_many_rows_warns_before_it_fits(tmp_path):
     mixed_csv(26_000, tmp_path / "mixed.csv")
     cores = ",".join(map(str, sorted(os.sched_getaffinity(0))))
     arguments = training(project, tmp_path, "slow-svm", cores, MODEL_TYPE="svm")
-    with subprocess.Popen(**arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as run:
+    with subprocess.Popen(
+        **arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as run:
         try:
             line = next(line for line in run.stderr if line.startswith("warning:"))
         finally:

@@ -1,5 +1,6 @@
-"""An unseeded draw changes the model even where it changes no prediction: verify must fail on it every time,
-not only when a prediction happens to move. Twenty verifies in a row, for each framework."""
+"""An unseeded draw changes the model even where it changes no prediction: verify must fail on it
+every time, not only when a prediction happens to move. Twenty verifies in a row, for each
+framework."""
 
 import os
 import shutil
@@ -12,10 +13,17 @@ from conftest import bake
 from test_pytorch import torch_python  # noqa: F401 (a fixture)
 
 REPEATS = 20
-# The seeded line of each framework's train.py, and the same line drawing its seed from the OS instead.
+# The seeded line of each framework's train.py,
+# and the same line drawing its seed from the OS instead.
 EDITS = {
-    "scikit-learn": ("max_depth=c.max_depth, random_state=c.seed)", "max_depth=c.max_depth, random_state=UNSEEDED)"),
-    "pytorch": ("torch.Generator().manual_seed(config.seed)", "torch.Generator().manual_seed(UNSEEDED)"),
+    "scikit-learn": (
+        "max_depth=c.max_depth, random_state=c.seed)",
+        "max_depth=c.max_depth, random_state=UNSEEDED)",
+    ),
+    "pytorch": (
+        "torch.Generator().manual_seed(config.seed)",
+        "torch.Generator().manual_seed(UNSEEDED)",
+    ),
 }
 FAST = {"scikit-learn": {"N_ESTIMATORS": "5"}, "pytorch": {"EPOCHS": "1"}}
 
@@ -33,14 +41,25 @@ def unseeded_project(tmp_path: Path, framework: str) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", EDITS)
 def test_verify_fails_on_an_unseeded_draw_every_time(tmp_path, framework, request):
-    python = request.getfixturevalue("torch_python") if framework == "pytorch" else Path(sys.executable)
+    python = (
+        request.getfixturevalue("torch_python") if framework == "pytorch" else Path(sys.executable)
+    )
     project = unseeded_project(tmp_path, framework)
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OUTPUT_DIR": str(tmp_path / "outputs"), **FAST[framework]}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "OUTPUT_DIR": str(tmp_path / "outputs"),
+        **FAST[framework],
+    }
     verdicts = []
     for _ in range(REPEATS):
         command = [python, "verify.py"]
-        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            command, cwd=project, env=env, capture_output=True, text=True, timeout=300
+        )
         failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED: ")]
         verdicts.append((result.returncode, failures[0] if failures else result.stderr[-500:]))
         shutil.rmtree(tmp_path / "outputs", ignore_errors=True)
-    assert all(code == 1 and verdict.startswith("FAILED: two fresh runs") for code, verdict in verdicts), verdicts
+    assert all(
+        code == 1 and verdict.startswith("FAILED: two fresh runs") for code, verdict in verdicts
+    ), verdicts
