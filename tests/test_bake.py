@@ -231,6 +231,26 @@ def test_every_option_combination_bakes_clean(tmp_path, answers, ruff):
     assert f"python:{answers['python_version']}-slim" in (project / "Dockerfile").read_text()
 
 
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"framework": "pytorch"},
+        {"include_lab_tools": "yes", "include_notebooks": "yes", "include_classroom": "yes"},
+    ],
+)
+def test_the_readme_names_every_file_a_student_may_open(tmp_path, answers):
+    """Its file map: docs/, tests/ and data/ are named as folders, dot-files are the tools'."""
+    project = bake(tmp_path, **answers)
+    readme = (project / "README.md").read_text()
+    files = [path.relative_to(project) for path in project.rglob("*") if path.is_file()]
+    named_as_folders = {"docs", "tests", "data"}
+    opened = [path for path in files if not path.parts[0].startswith(".")]
+    opened = [path for path in opened if path.parts[0] not in named_as_folders]
+    unnamed = [str(path) for path in opened if f"`{path}`" not in readme]
+    assert unnamed == ["README.md"]
+
+
 def test_git_init_makes_one_clean_commit(tmp_path):
     project = bake(tmp_path, init_git="yes")
     assert git(project, "log", "--format=%an %s").strip() == "Your Name Start from repro-template"

@@ -7,10 +7,10 @@ import pytest
 from baked import captured
 from conftest import bake
 
-CODE = {".py", ".sh", ".mk"}
+CODE = {".py", ".sh", ".mk", ".Dockerfile"}  # notebook.Dockerfile
 CODE_NAMES = {"Makefile", "Dockerfile"}
 # The files that hold the Makefile's logic, and the scripts' Python: no line over 100 characters.
-NARROW = {".sh", ".mk"} | CODE_NAMES
+NARROW = {".sh", ".mk", ".Dockerfile"} | CODE_NAMES
 WIDEST = 100
 
 
