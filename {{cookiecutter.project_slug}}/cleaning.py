@@ -11,8 +11,8 @@ import pandas as pd
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # UTF-8, then Excel's plain "CSV" on Windows
 MISSING = ["?", "", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL"]  # "?": in many public sets
-# A number as a spreadsheet may write it: 1,660 or 12,345.5 with thousands separators, or 3.5.
 HEAD_BYTES = 1 << 16  # the first 64 KB show the separator, the header and the decimal mark
+# A number as a spreadsheet may write it: 1,660 or 12,345.5 with thousands separators, or 3.5.
 NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?([eE][-+]?\d+)?")
 
 
