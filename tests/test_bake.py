@@ -243,11 +243,11 @@ def test_the_readme_names_every_file_a_student_may_open(tmp_path, answers):
     """Its file map: docs/, tests/ and data/ are named as folders, dot-files are the tools'."""
     project = bake(tmp_path, **answers)
     readme = (project / "README.md").read_text()
-    files = [path.relative_to(project) for path in project.rglob("*") if path.is_file()]
     named_as_folders = {"docs", "tests", "data"}
-    opened = [path for path in files if not path.parts[0].startswith(".")]
-    opened = [path for path in opened if path.parts[0] not in named_as_folders]
-    unnamed = [str(path) for path in opened if f"`{path}`" not in readme]
+    tops = {name: Path(name).parts[0] for name in project_files(project)}
+    opened = [name for name, top in tops.items() if not top.startswith(".")]
+    opened = [name for name in opened if tops[name] not in named_as_folders]
+    unnamed = [name for name in opened if f"`{name}`" not in readme]
     assert unnamed == ["README.md"]
 
 
