@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
+from sklearn.base import is_classifier
 from sklearn.model_selection import KFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -73,12 +74,30 @@ def is_number(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and column.dtype != bool
 
 
+def ceiling(values: np.ndarray, y: pd.Series, classes: bool) -> float:
+    """The score of the best answer for each value of a column, on these rows: the most that any
+    tree on that column alone can score on them (accuracy for classes, else R²)."""
+    group, _ = pd.factorize(values)
+    if classes:
+        label, labels = pd.factorize(y)
+        counts = np.zeros((group.max() + 1, len(labels)))
+        np.add.at(counts, (group, label), 1)
+        return counts.max(axis=1).sum() / len(y)
+    target = y.to_numpy(dtype=float)
+    means = np.bincount(group, weights=target) / np.bincount(group)
+    spread = ((target - target.mean()) ** 2).sum()
+    return 1 - ((target - means[group]) ** 2).sum() / spread if spread else 1.0
+
+
 def leak_score(tree, column: np.ndarray, y: pd.Series, folds: KFold) -> float | None:
     """The one-column tree's mean score on the held-out folds, as cross_val_score gives it without
-    its machinery; None once a fold scores too low for the mean to reach LEAK_SCORE."""
+    its machinery; None once a fold scores, or can score, too low for the mean to reach
+    LEAK_SCORE (most columns: no tree is fitted)."""
     lowest = 1 - folds.get_n_splits() * (1 - LEAK_SCORE)  # the other folds can score 1 at most
     held_out = []
     for fit, test in folds.split(column):
+        if ceiling(column[test, 0], y.iloc[test], is_classifier(tree)) < lowest:
+            return None
         tree.fit(column[fit], y.iloc[fit])
         held_out.append(tree.score(column[test], y.iloc[test]))
         if held_out[-1] < lowest:

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,34 @@ def script_env(tmp_path: Path, settings: dict) -> dict:
     return env | FAST | settings | {"TRACKIO_DIR": str(tmp_path / "trackio")}
 
 
+def script_process(
+    tmp_path: Path, script: str, *args: str, project_dir: Path = PROJECT_DIR, **settings: str
+) -> dict:
+    """How to run one of the project's scripts in a fresh process,
+    with its outputs and TrackIO store in tmp_path: the arguments of subprocess.run."""
+    command = [sys.executable, str(project_dir / script), *args]
+    return {"args": command, "env": script_env(tmp_path, settings)}
+
+
+def side_by_side(processes: dict[str, dict]) -> dict[str, subprocess.CompletedProcess]:
+    """Run the processes at once and wait for them all: most of a process's time is importing
+    its libraries on one core, so a few processes side by side take the time of one or two."""
+    captured = {"capture_output": True, "text": True, "timeout": 300}
+    with ThreadPoolExecutor(len(processes)) as pool:
+        futures = {
+            name: pool.submit(subprocess.run, **process, **captured)
+            for name, process in processes.items()
+        }
+    return {name: future.result() for name, future in futures.items()}
+
+
 def run_script(
     tmp_path: Path, script: str, *args: str, project_dir: Path = PROJECT_DIR, **settings: str
-):
+) -> subprocess.CompletedProcess:
     """Run one of the project's scripts in a fresh process,
     with its outputs and TrackIO store in tmp_path."""
-    command = [sys.executable, str(project_dir / script), *args]
-    env = script_env(tmp_path, settings)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    process = script_process(tmp_path, script, *args, project_dir=project_dir, **settings)
+    return side_by_side({script: process})[script]
 
 
 def runs(tmp_path: Path) -> list[Path]:
@@ -44,11 +65,10 @@ def recorded(tmp_path_factory) -> Path:
     and `other-seed`, with SEED=1."""
     tmp_path = tmp_path_factory.mktemp("recorded")
     runs = {"recorded": {"OVERFIT_GAP": "-1"}, "other-seed": {"SEED": "1"}}
-    command = [sys.executable, str(PROJECT_DIR / "train.py")]
-    for name, settings in runs.items():
-        env = script_env(tmp_path, settings | {"RUN_NAME": name})
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
-        runs[name] = subprocess.Popen(command, env=env, **quiet)
-    for process in runs.values():
-        assert process.wait(timeout=300) == 0, process.stderr.read()
+    processes = {
+        name: script_process(tmp_path, "train.py", RUN_NAME=name, **settings)
+        for name, settings in runs.items()
+    }
+    for result in side_by_side(processes).values():
+        assert result.returncode == 0, result.stderr
     return tmp_path / "outputs"

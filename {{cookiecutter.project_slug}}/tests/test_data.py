@@ -1,15 +1,17 @@
 """Your own CSV as it comes: text columns, empty cells, numeric targets,
 and files that cannot be used."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import manifest, run_script, runs
+from conftest import manifest, script_process, side_by_side
 from sklearn.model_selection import KFold, cross_val_score
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from test_tracking import trackio
 
-from columns import LEAK_SCORE, leak_score
+from columns import LEAK_SCORE, ceiling, leak_score
 from data import DataError, load_dataset, preprocessing
 
 PENGUINS = (
@@ -88,16 +90,32 @@ def test_an_identifier_column_is_dropped_and_empty_targets_are_counted(tmp_path)
     assert dataset.facts["rows_dropped_for_empty_target"] == 1 and dataset.facts["rows"] == 29
 
 
-def test_a_numeric_target_gives_a_regression_that_beats_a_constant(tmp_path):
+@pytest.fixture(scope="module")
+def own_data(tmp_path_factory) -> tuple[Path, dict]:
+    """train.py on two CSVs of a student's own, side by side: `weight`, a numeric target that
+    the columns decide, and `noise`, a label that no column predicts. Their folder and results."""
+    tmp_path = tmp_path_factory.mktemp("own-data")
     rows = "".join(
         f"{i % 17},{(i * 7) % 11},{'ab'[i % 2]},{3.5 * (i % 17) - (i * 7) % 11 + 0.1 * i}\n"
         for i in range(200)
     )
-    data = csv_file(tmp_path, "x1,x2,group,weight\n" + rows)
-    result = run_script(tmp_path, "train.py", DATA=data, TARGET="weight")
-    assert result.returncode == 0, result.stderr
-    assert "regression (the target holds numbers" in result.stdout
-    [run_dir] = runs(tmp_path)
+    weights = csv_file(tmp_path, "x1,x2,group,weight\n" + rows, "weights.csv")
+    noise = np.random.default_rng(0).integers(0, 2, size=(120, 2))
+    rows = "".join(f"{a},{'xy'[b]}\n" for a, b in noise)
+    labels = csv_file(tmp_path, "a,label\n" + rows, "noise.csv")
+    data = {"weight": (weights, "weight"), "noise": (labels, "label")}  # the file, its TARGET
+    processes = {
+        name: script_process(tmp_path, "train.py", DATA=path, TARGET=target, RUN_NAME=name)
+        for name, (path, target) in data.items()
+    }
+    return tmp_path, side_by_side(processes)
+
+
+def test_a_numeric_target_gives_a_regression_that_beats_a_constant(own_data):
+    folder, results = own_data
+    assert results["weight"].returncode == 0, results["weight"].stderr
+    assert "regression (the target holds numbers" in results["weight"].stdout
+    run_dir = folder / "outputs" / "weight"
     record = manifest(run_dir)
     assert record["data"]["task"] == "regression"
     assert record["result"]["metrics"]["test_r2"] > 0.2  # a constant: 0
@@ -213,11 +231,16 @@ def test_a_column_that_is_the_answer_in_disguise_is_named(tmp_path):
     assert "'weight' (1.000) predict 'low' almost perfectly" in warning and "'x'" not in warning
 
 
+@pytest.mark.parametrize("decimals", [None, 1, 0])  # a column of all different values, or few
 @pytest.mark.parametrize("flipped", [0.0, 0.01, 0.03, 0.3])
-def test_the_leak_score_is_cross_validations_or_none_when_it_cannot_reach_the_bar(flipped):
+def test_the_leak_score_is_cross_validations_or_none_when_it_cannot_reach_the_bar(
+    flipped, decimals
+):
     rng = np.random.default_rng(0)
     column = rng.normal(size=(600, 1))
     answer = pd.Series(column[:, 0] > 0) ^ (rng.random(600) < flipped)
+    if decimals is not None:
+        column = column.round(decimals)
     folds = KFold(3, shuffle=True, random_state=0)
     tree = DecisionTreeClassifier(random_state=0)
     expected = cross_val_score(tree, column, answer, cv=folds).mean()
@@ -228,12 +251,28 @@ def test_the_leak_score_is_cross_validations_or_none_when_it_cannot_reach_the_ba
         assert score == pytest.approx(expected)
 
 
-def test_a_model_no_better_than_the_baseline_is_flagged(tmp_path):
-    noise = np.random.default_rng(0).integers(0, 2, size=(120, 2))
-    data = csv_file(tmp_path, "a,label\n" + "".join(f"{a},{'xy'[b]}\n" for a, b in noise))
-    result = run_script(tmp_path, "train.py", DATA=data, TARGET="label", RUN_NAME="noise")
-    assert result.returncode == 0 and "does no better than the baseline" in result.stdout
-    metrics = manifest(tmp_path / "outputs" / "noise")["result"]["metrics"]
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_ceiling_is_what_a_tree_scores_on_the_very_rows_that_it_learnt(task):
+    """A tree grown to the end gives the best answer for each value of its column:
+    no tree that learnt other rows can score more on these."""
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 12, size=300).astype(float)
+    if task == "classification":
+        answer = pd.Series((values + rng.integers(0, 3, size=300)) % 5)
+        tree = DecisionTreeClassifier(random_state=0)
+    else:
+        answer = pd.Series(values**2 + rng.normal(size=300))
+        tree = DecisionTreeRegressor(random_state=0)
+    column = values.reshape(-1, 1)
+    best = tree.fit(column, answer).score(column, answer)
+    assert ceiling(values, answer, task == "classification") == pytest.approx(best)
+
+
+def test_a_model_no_better_than_the_baseline_is_flagged(own_data):
+    folder, results = own_data
+    assert results["noise"].returncode == 0, results["noise"].stderr
+    assert "does no better than the baseline" in results["noise"].stdout
+    metrics = manifest(folder / "outputs" / "noise")["result"]["metrics"]
     assert metrics["test_accuracy"] <= metrics["baseline_accuracy"]
-    alerts = trackio(tmp_path / "trackio", "alerts", "--run", "noise")["alerts"]
+    alerts = trackio(folder / "trackio", "alerts", "--run", "noise")["alerts"]
     assert "No better than the baseline" in [alert["title"] for alert in alerts]

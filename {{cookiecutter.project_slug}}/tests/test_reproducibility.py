@@ -2,14 +2,15 @@ import json
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import FAST, PROJECT_DIR, manifest, run_script
+from conftest import FAST, PROJECT_DIR, manifest, run_script, script_process, side_by_side
 
 from verify import compare, drift
 
 # Where train.py seeds a draw, and the model that uses it:
-# the test below unseeds it, and verify must notice.
+# unseeded_copy() unseeds it, and verify must notice.
 {%- if cookiecutter.framework == "pytorch" %}
 SEEDED, SEED, SETTINGS = "manual_seed(config.seed)", "config.seed", {}
 {%- else %}
@@ -29,28 +30,52 @@ def test_the_manifest_records_what_decides_the_result(recorded):
     assert len(record["result"]["fingerprint"]) == len(record["result"]["model_sha256"]) == 64
 
 
-def test_verify_passes_for_the_project(tmp_path):
-    result = run_script(tmp_path, "verify.py")
-    assert result.returncode == 0, result.stderr
-    assert "OK: two fresh runs of the same config reproduced bit-identical" in result.stdout
+@pytest.fixture(scope="module")
+def verified(recorded, tmp_path_factory) -> dict:
+    """verify.py three ways, side by side: on the project, on the recorded run,
+    and on a copy of the project whose SEEDED draw is not seeded."""
+    tmp_path = tmp_path_factory.mktemp("verified")
+    processes = {
+        "project": script_process(tmp_path / "project", "verify.py"),
+        "recorded": script_process(recorded.parent, "verify.py", "--run", "recorded"),
+    }
+    copy = unseeded_copy(tmp_path / "unseeded")
+    if copy:
+        processes["unseeded"] = script_process(
+            tmp_path / "unseeded", "verify.py", project_dir=copy, **SETTINGS
+        )
+    return side_by_side(processes)
 
 
-def test_verify_catches_an_unseeded_draw(tmp_path):
+def unseeded_copy(tmp_path: Path) -> Path | None:
+    """A copy of the project whose SEEDED draw comes from the OS; None if train.py has no SEEDED."""
     copy = tmp_path / "project"
     ignored = shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv")
     shutil.copytree(PROJECT_DIR, copy, ignore=ignored)
     train = copy / "train.py"
     if SEEDED not in train.read_text():
-        pytest.skip(f"train.py no longer has {SEEDED!r}: point SEEDED at a draw that it seeds")
+        return None
     unseeded = SEEDED.replace(SEED, "int.from_bytes(__import__('os').urandom(4), 'big')")
     train.write_text(train.read_text().replace(SEEDED, unseeded, 1))
-    result = run_script(tmp_path, "verify.py", project_dir=copy, **SETTINGS)
+    return copy
+
+
+def test_verify_passes_for_the_project(verified):
+    result = verified["project"]
+    assert result.returncode == 0, result.stderr
+    assert "OK: two fresh runs of the same config reproduced bit-identical" in result.stdout
+
+
+def test_verify_catches_an_unseeded_draw(verified):
+    if "unseeded" not in verified:
+        pytest.skip(f"train.py no longer has {SEEDED!r}: point SEEDED at a draw that it seeds")
+    result = verified["unseeded"]
     assert result.returncode == 1
     assert "a random draw is not seeded" in result.stderr or "did not reproduce" in result.stderr
 
 
-def test_reproduce_passes_for_a_recorded_run(recorded):
-    result = run_script(recorded.parent, "verify.py", "--run", "recorded")
+def test_reproduce_passes_for_a_recorded_run(verified):
+    result = verified["recorded"]
     assert result.returncode == 0, result.stderr
     assert "OK: run recorded reproduced bit-identical" in result.stdout
     lines = result.stderr.splitlines()

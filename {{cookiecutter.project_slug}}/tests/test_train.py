@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import manifest, run_script
+from conftest import manifest, script_process, side_by_side
 from test_data import csv_file
 
 from config import Config, ConfigError, load_config
@@ -86,20 +86,37 @@ def test_optional_numbers_take_none_or_a_number():
     assert load_config({"MAX_DEPTH": "4"}).max_depth == 4
 
 
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        (
-            {"MODEL_TYPE": "bogus"},
-            "MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'",
-        ),
-        ({"TEST_SIZE": "0.001"}, "TEST_SIZE=0.001 leaves too few of the 1797 rows for 10 classes"),
-    ],
-)
-def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(tmp_path, settings, message):
-    result = run_script(tmp_path, "train.py", **settings)
-    assert result.returncode != 0 and result.stderr.strip().splitlines() == [f"error: {message}"]
-    assert not (tmp_path / "outputs").exists() and not (tmp_path / "trackio").exists()
+# Settings that train.py refuses once it has read them (MODEL_TYPE) or the data (TEST_SIZE):
+# the setting's name, its value, and the error.
+REFUSED = {
+    "MODEL_TYPE": (
+        "bogus",
+        "MODEL_TYPE must be one of random_forest, svm, logistic_regression, got 'bogus'",
+    ),
+    "TEST_SIZE": ("0.001", "TEST_SIZE=0.001 leaves too few of the 1797 rows for 10 classes"),
+}
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory) -> dict:
+    """train.py with each setting of REFUSED, side by side, each in a folder of its own:
+    the folder and the result of each."""
+    folders = {name: tmp_path_factory.mktemp(name) for name in REFUSED}
+    processes = {
+        name: script_process(folders[name], "train.py", **{name: value})
+        for name, (value, _) in REFUSED.items()
+    }
+    results = side_by_side(processes)
+    return {name: (folders[name], results[name]) for name in REFUSED}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_bad_setting_stops_the_run_with_one_line_and_leaves_nothing(refused, name):
+    folder, result = refused[name]
+    _, error = REFUSED[name]
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"error: {error}"]
+    assert not (folder / "outputs").exists() and not (folder / "trackio").exists()
 
 
 def test_dates_become_numbers_and_wide_text_is_capped_and_sparse(tmp_path):

@@ -1,10 +1,11 @@
 """After seed_everything, torch is in the deterministic state that seeding.py promises:
 checked in fresh processes."""
 
-import functools
 import json
 
-from test_train import run_python
+import pytest
+from conftest import side_by_side
+from test_train import printed, python_process
 
 STATE = """
 import json, os, warnings, torch
@@ -40,13 +41,35 @@ FLAGS = {
 }
 
 
-@functools.cache
-def default_state() -> list[dict]:
-    return json.loads(run_python(STATE, CUBLAS_WORKSPACE_CONFIG=None))
+# seed_everything when something has started CUDA before it. No GPU is needed: pretend that CUDA
+# has started, as it would have if something used the GPU first.
+REFUSAL = """
+import torch
+from seeding import seed_everything
+torch.cuda.is_initialized = lambda: True
+try:
+    seed_everything(5)
+except RuntimeError as error:
+    print(error)
+"""
 
 
-def test_seed_everything_turns_on_every_determinism_flag():
-    seeded, warn_only = default_state()
+@pytest.fixture(scope="module")
+def fresh() -> dict:
+    """Fresh processes side by side: STATE as the project runs it (`seeded`), and with another
+    cuBLAS config and no hash seed (`other`); REFUSAL with a cuBLAS config that is not
+    deterministic (`refusal`)."""
+    return side_by_side(
+        {
+            "seeded": python_process(STATE, CUBLAS_WORKSPACE_CONFIG=None),
+            "other": python_process(STATE, CUBLAS_WORKSPACE_CONFIG=":16:8", PYTHONHASHSEED=None),
+            "refusal": python_process(REFUSAL, CUBLAS_WORKSPACE_CONFIG=":0:0"),
+        }
+    )
+
+
+def test_seed_everything_turns_on_every_determinism_flag(fresh):
+    seeded, warn_only = json.loads(printed(fresh["seeded"]))
     assert seeded | {"draws": None} == FLAGS | {
         "cublas_workspace_config": ":4096:8",
         "draws": None,
@@ -59,24 +82,16 @@ def test_seed_everything_turns_on_every_determinism_flag():
     assert warn_only["draws"] == seeded["draws"]
 
 
-def test_draws_repeat_in_a_fresh_process_that_keeps_its_cublas_config_and_warns_of_no_hash_seed():
-    seeded, _ = json.loads(run_python(STATE, CUBLAS_WORKSPACE_CONFIG=":16:8", PYTHONHASHSEED=None))
-    assert seeded["draws"] == default_state()[0]["draws"]
-    assert seeded["cublas_workspace_config"] == ":16:8"
-    assert any("PYTHONHASHSEED is not set" in warning for warning in seeded["warnings"])
+def test_draws_repeat_in_a_fresh_process_that_keeps_its_cublas_config_and_warns_of_no_hash_seed(
+    fresh,
+):
+    seeded, _ = json.loads(printed(fresh["seeded"]))
+    other, _ = json.loads(printed(fresh["other"]))
+    assert other["draws"] == seeded["draws"]
+    assert other["cublas_workspace_config"] == ":16:8"
+    assert any("PYTHONHASHSEED is not set" in warning for warning in other["warnings"])
 
 
-def test_cuda_started_without_a_deterministic_cublas_config_is_refused():
-    # No GPU is needed: pretend that CUDA has started,
-    # as it would have if something used the GPU first.
-    script = """
-import torch
-from seeding import seed_everything
-torch.cuda.is_initialized = lambda: True
-try:
-    seed_everything(5)
-except RuntimeError as error:
-    print(error)
-"""
-    refusal = run_python(script, CUBLAS_WORKSPACE_CONFIG=":0:0")
+def test_cuda_started_without_a_deterministic_cublas_config_is_refused(fresh):
+    refusal = printed(fresh["refusal"])
     assert "CUBLAS_WORKSPACE_CONFIG must be :4096:8 before CUDA starts" in refusal

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import PROJECT_DIR, manifest
+from conftest import PROJECT_DIR, manifest, side_by_side
 
 from config import ConfigError, load_config
 from train import choose_device
@@ -16,17 +16,24 @@ needs_gpu = pytest.mark.skipif(
 )
 
 
-def run_python(script: str, **env: str | None) -> str:
-    """A script in a fresh Python process in the project folder; returns what it prints.
+def python_process(script: str, **env: str | None) -> dict:
+    """How to run a script in a fresh Python process in the project folder.
     None unsets a variable."""
     path = os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0", **env}
     env = {name: value for name, value in env.items() if value is not None}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
-    )
+    return {"args": [sys.executable, "-c", script], "cwd": PROJECT_DIR, "env": env}
+
+
+def printed(result: subprocess.CompletedProcess) -> str:
+    """What a script printed, once it has succeeded."""
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def run_python(script: str, **env: str | None) -> str:
+    """A script in a fresh Python process in the project folder; returns what it prints."""
+    return printed(side_by_side({"script": python_process(script, **env)})["script"])
 
 
 def test_a_run_records_its_model_and_where_it_ran(recorded):
