@@ -13,6 +13,7 @@ git.
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,37 +48,51 @@ def bake(template: Path, output: Path, **answers: str) -> Path:
     return project
 
 
-def timed(command: list[str], cwd: Path, env: dict) -> float:
+def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
+    """The seconds that the command took, and what it printed."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(
             f"`{' '.join(command)}` failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, done.stdout
 
 
-def measure(template: Path, workdir: Path, name: str, repeat: int, env: dict) -> dict[str, float]:
+def tests_passed(printed: str) -> int | None:
+    """The number of tests in pytest's summary line; None for a command that ran none."""
+    summary = re.search(r"(\d+) passed", printed)
+    return int(summary.group(1)) if summary else None
+
+
+def median_wait(runs: list[tuple[float, str]]) -> str:
+    """The median of the runs' seconds, and how many tests the last run passed, if it ran any."""
+    seconds = f"{statistics.median(elapsed for elapsed, _ in runs):.1f} s"
+    passed = tests_passed(runs[-1][1])
+    return seconds if passed is None else f"{seconds}, {passed} passed"
+
+
+def measure(template: Path, workdir: Path, name: str, repeat: int, env: dict) -> dict[str, str]:
     project = bake(template, workdir / name, project_name=f"waits {name} {os.getpid()}")
     timed(["make", "image"], project, env)
-    seconds = {
+    runs = {
         label: [timed(["make", *command], project, env) for _ in range(repeat)]
         for label, command in COMMANDS
     }
     pytorch = bake(template, workdir / f"{name}-pytorch", framework="pytorch", init_git="no")
     torch_env = {**env, "PYTHONHASHSEED": "0"}
-    seconds["PyTorch tests"] = [
+    runs["PyTorch tests"] = [
         timed(
             [str(TORCH_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"], pytorch, torch_env
         )
     ]
     subprocess.run(["make", "clean"], cwd=project, env=env, capture_output=True)
-    return {label: statistics.median(values) for label, values in seconds.items()}
+    return {label: median_wait(values) for label, values in runs.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--before", default="b97f2a7", help="the git revision to compare with")
+    parser.add_argument("--before", default="657dab6", help="the git revision to compare with")
     parser.add_argument(
         "--repeat",
         type=int,
@@ -109,9 +124,7 @@ def main() -> None:
             capture_output=True,
         )
         shutil.rmtree(workdir, ignore_errors=True)
-    rows = [
-        [label, f"{before[label]:.1f} s", f"{now[label]:.1f} s", GOALS[label]] for label in GOALS
-    ]
+    rows = [[label, before[label], now[label], GOALS[label]] for label in GOALS]
     cpu = proc_value("/proc/cpuinfo", "model name")
     date = time.strftime("%Y-%m-%d %H:%M %Z")
     text = "\n".join(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST, PROJECT_DIR, side_by_side
 
-PROJECT = "my_project"
+PROJECT = "{{ cookiecutter.project_slug }}"
 
 
 def trackio_process(store: Path, *args: str) -> dict:
@@ -59,7 +59,7 @@ def read_back(recorded, tmp_path_factory) -> dict:
 
 def test_the_run_config_curve_results_picture_and_alert_are_in_trackio(read_back):
     run = answer(read_back["run"])
-    assert run["config"]["seed"] == 42
+    assert run["config"]["seed"] == {{ cookiecutter.seed }}
     assert run["config"]["environment"]["data"]["task"] == "classification"
     logged = {"train/accuracy", "results", "per_class", "manifest", "confusion_matrix"}
     assert logged <= set(run["metrics"])
@@ -81,4 +81,4 @@ def test_a_run_started_anywhere_goes_to_the_project_store_and_speaks_of_the_host
     assert result.stdout.count("make dashboard") == 1
     project_copy = Path(result.args[1]).parent  # where train.py ran from
     run = trackio(project_copy / ".trackio", "run", "--run", "anywhere")
-    assert run["config"]["seed"] == 42
+    assert run["config"]["seed"] == {{ cookiecutter.seed }}
