@@ -47,13 +47,6 @@ def run_script(
     return side_by_side({script: process})[script]
 
 
-def runs(tmp_path: Path) -> list[Path]:
-    outputs = tmp_path / "outputs"
-    if not outputs.exists():
-        return []
-    return sorted(path for path in outputs.iterdir() if not path.name.startswith("."))
-
-
 def manifest(run_dir: Path) -> dict:
     return json.loads((run_dir / "manifest.json").read_text())
 
