@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,14 @@ FAST = {{ '{"EPOCHS": "5"}' if cookiecutter.framework == "pytorch" else '{"N_EST
 def script_env(tmp_path: Path, settings: dict) -> dict:
     env = {**os.environ, "PYTHONHASHSEED": "0", "OUTPUT_DIR": str(tmp_path / "outputs")}
     return env | FAST | settings | {"TRACKIO_DIR": str(tmp_path / "trackio")}
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project in tmp_path, without its runs, store, git history or virtualenv."""
+    copy = tmp_path / "project"
+    ignored = shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv")
+    shutil.copytree(PROJECT_DIR, copy, ignore=ignored)
+    return copy
 
 
 def script_process(

@@ -1,11 +1,10 @@
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST, PROJECT_DIR, manifest, run_script, script_process, side_by_side
+from conftest import FAST, manifest, project_copy, run_script, script_process, side_by_side
 
 from verify import compare, drift
 
@@ -49,9 +48,7 @@ def verified(recorded, tmp_path_factory) -> dict:
 
 def unseeded_copy(tmp_path: Path) -> Path | None:
     """A copy of the project whose SEEDED draw comes from the OS; None if train.py has no SEEDED."""
-    copy = tmp_path / "project"
-    ignored = shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv")
-    shutil.copytree(PROJECT_DIR, copy, ignore=ignored)
+    copy = project_copy(tmp_path)
     train = copy / "train.py"
     if SEEDED not in train.read_text():
         return None

@@ -2,12 +2,11 @@
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST, PROJECT_DIR, side_by_side
+from conftest import FAST, project_copy, side_by_side
 
 PROJECT = "{{ cookiecutter.project_slug }}"
 
@@ -30,9 +29,7 @@ def trackio(store: Path, *args: str) -> dict:
 def anywhere_process(tmp_path: Path) -> dict:
     """python train.py with no TRACKIO_DIR nor OUTPUT_DIR, in a copy of the project,
     from another folder."""
-    copy = tmp_path / "project"
-    ignored = shutil.ignore_patterns("outputs", ".trackio", ".git", ".venv")
-    shutil.copytree(PROJECT_DIR, copy, ignore=ignored)
+    copy = project_copy(tmp_path)
     unset = ("TRACKIO_", "OUTPUT_DIR")
     env = {key: value for key, value in os.environ.items() if not key.startswith(unset)}
     env |= FAST | {"PYTHONHASHSEED": "0", "RUN_NAME": "anywhere"}
