@@ -22,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from conftest import DOCKER, bake
 
 NON_ROOT_UID = 4321
@@ -97,6 +98,22 @@ def tracked_runs(url: str, project: str) -> set[str]:
 def read_store(path: Path) -> contextlib.closing:
     """A TrackIO store (SQLite), opened read-only."""
     return contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True))
+
+
+def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None:
+    """Until TrackIO has written the step of run to the store
+    (it writes its queue every half second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        # Opening happens inside suppress (a with's items enter in turn):
+        # the store may not exist yet.
+        with contextlib.suppress(sqlite3.OperationalError), read_store(store) as tracked:
+            if tracked.execute(
+                "SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)
+            ).fetchone():
+                return
+        time.sleep(0.1)
+    pytest.fail(f"step {step} of {run} never reached {store}")
 
 
 def curve_steps(store: sqlite3.Connection, run: str) -> set[int]:

@@ -3,7 +3,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -74,25 +73,6 @@ def training_container(project: Path, seconds: float = 60) -> str:
                 return container
         time.sleep(0.1)
     pytest.fail(f"no container ran train.py in {project} within {seconds} s")
-
-
-def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None:
-    """Until TrackIO has written the step of run to the store
-    (it writes its queue every half second)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        # Connecting happens inside suppress (a with's items enter in turn):
-        # the store may not exist yet.
-        with (
-            contextlib.suppress(sqlite3.OperationalError),
-            contextlib.closing(sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True)) as tracked,
-        ):
-            if tracked.execute(
-                "SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)
-            ).fetchone():
-                return
-        time.sleep(0.1)
-    pytest.fail(f"step {step} of {run} never reached {store}")
 
 
 def docker_is_reachable() -> bool:

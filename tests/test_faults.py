@@ -16,8 +16,8 @@ from pathlib import Path
 
 import baked
 import pytest
-from baked import errors, read_store
-from conftest import DOCKER, bake, free_port, training_container, wait_for_step
+from baked import errors, read_store, wait_for_step
+from conftest import DOCKER, bake, free_port, training_container
 from trackio.sqlite_storage import SCHEMA_VERSION
 
 pytestmark = pytest.mark.docker

@@ -7,8 +7,8 @@ import subprocess
 import time
 
 import pytest
-from baked import CURVE_STEPS, Project, curve_steps, errors, logged, read_store
-from conftest import REPO, bake, free_port, training_container, wait_for_step
+from baked import CURVE_STEPS, Project, curve_steps, errors, logged, read_store, wait_for_step
+from conftest import REPO, bake, free_port, training_container
 
 pytestmark = pytest.mark.docker
 

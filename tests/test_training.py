@@ -6,12 +6,12 @@ cores by taskset."""
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from baked import read_store
 from conftest import REPO, bake
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -58,15 +58,13 @@ def test_one_core_and_two_cores_give_one_model_and_the_curve_grows_the_forest(tm
             **training(project, tmp_path, name, pinned, **settings), capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-    hashes = {
-        name: (result(tmp_path, name)["model_sha256"], result(tmp_path, name)["fingerprint"])
-        for name in runs
-    }
+    results = {name: result(tmp_path, name) for name in runs}
+    hashes = {name: (got["model_sha256"], got["fingerprint"]) for name, got in results.items()}
     assert len(set(hashes.values())) == 1, hashes
     steps = [line.split(":")[0] for line in done.stdout.splitlines() if line.startswith("step ")]
     assert steps == [f"step {step}/5" for step in range(1, 6)]
     assert "step 1/5: 8 trees, 2400 training rows" in done.stdout
-    with sqlite3.connect(tmp_path / "trackio" / f"{PROJECT}.db") as store:
+    with read_store(tmp_path / "trackio" / f"{PROJECT}.db") as store:
         curve = store.execute(
             """SELECT step, json_extract(metrics, '$."test/accuracy"') FROM metrics
                WHERE run_name = 'two-jobs'
@@ -76,7 +74,7 @@ def test_one_core_and_two_cores_give_one_model_and_the_curve_grows_the_forest(tm
     assert [step for step, _ in curve] == [1, 2, 3, 4, 5] and all(
         0 < value <= 1 for _, value in curve
     )
-    assert curve[-1][1] == result(tmp_path, "two-jobs")["metrics"]["test_accuracy"]
+    assert curve[-1][1] == results["two-jobs"]["metrics"]["test_accuracy"]
 
 
 def test_an_svm_on_many_rows_warns_before_it_fits(tmp_path):
