@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import markdown_table, proc_value
+from run import markdown_table, paragraph, proc_value
 
 REPO = Path(__file__).resolve().parent.parent
 TORCH_PYTHON = REPO / "build" / "torch-venv" / "bin" / "python"
@@ -120,11 +120,12 @@ def main() -> None:
         [
             "# What an epoch costs, in the PyTorch project",
             "",
-            "Written by `benchmarks/epoch.py`: an epoch of the PyTorch project's `train.py` on the"
-            " digits (the",
-            "curve's scoring and logging included) against a plain loop over the same seeded"
-            " DataLoader, model",
-            "and optimiser, with the same determinism flags and one CPU thread, in one process.",
+            paragraph(
+                "Written by `benchmarks/epoch.py`: an epoch of the PyTorch project's `train.py`"
+                " on the digits (the curve's scoring and logging included) against a plain loop"
+                " over the same seeded DataLoader, model and optimiser, with the same determinism"
+                " flags and one CPU thread, in one process."
+            ),
             "",
             f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores; torch on the CPU",
             f"- each figure: the median of {args.repeat} times {args.epochs} epochs",

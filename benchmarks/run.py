@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -310,6 +311,11 @@ def ratio(new: float, reference: float) -> str:
     return f"{new / reference:.2f}×"
 
 
+def paragraph(text: str) -> str:
+    """A report's paragraph, its lines wrapped at 100 characters."""
+    return textwrap.fill(text, width=100, break_long_words=False, break_on_hyphens=False)
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -411,11 +417,11 @@ def report(variants: list[Variant], base_mb: int, facts: list[str]) -> str:
             "",
             results_table(variants, base_mb),
             "",
-            "¹ Cold: every build step runs anew, with empty pip and uv download caches; the base"
-            " image is already",
-            "on the machine. The naive column is driven by a Makefile that always builds, the"
-            " layered ones by the",
-            "template's.",
+            paragraph(
+                "¹ Cold: every build step runs anew, with empty pip and uv download caches;"
+                " the base image is already on the machine. The naive column is driven by a"
+                " Makefile that always builds, the layered ones by the template's."
+            ),
             "",
             goals_table(variants),
             "",

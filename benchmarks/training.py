@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from run import markdown_table, proc_value
+from run import markdown_table, paragraph, proc_value
 
 REPO = Path(__file__).resolve().parent.parent
 PLAIN = REPO / "benchmarks" / "plain_pipeline.py"
@@ -137,13 +137,13 @@ def report(table: list[list[str]], before: str, load: tuple[float, float]) -> st
         [
             "# What a training run costs",
             "",
-            "Written by `benchmarks/training.py`: the default project's `train.py`, at the"
-            " template's",
-            f"`{before}` (before) and in this checkout (now), against"
-            " `benchmarks/plain_pipeline.py`, the",
-            "seeded pipeline a student writes by hand (the same preparation of the columns, the"
-            " same model,",
-            "one fit, one score), all in one virtualenv on the host, one process at a time.",
+            paragraph(
+                "Written by `benchmarks/training.py`: the default project's `train.py`,"
+                f" at the template's `{before}` (before) and in this checkout (now),"
+                " against `benchmarks/plain_pipeline.py`, the seeded pipeline a student writes"
+                " by hand (the same preparation of the columns, the same model, one fit,"
+                " one score), all in one virtualenv on the host, one process at a time."
+            ),
             "",
             f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores; Python {sys.version.split()[0]}",
             f"- load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f}",

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import markdown_table, proc_value
+from run import markdown_table, paragraph, proc_value
 
 REPO = Path(__file__).resolve().parents[1]
 TORCH_PYTHON = REPO / "build" / "torch-venv" / "bin" / "python"
@@ -131,10 +131,11 @@ def main() -> None:
         [
             "# The student's waits",
             "",
-            "Written by `make bench-waits` (`benchmarks/waits.py`): the default project's commands"
-            " in its container,",
-            "and the PyTorch project's tests in a CPU virtualenv, baked from this checkout and from"
-            " an earlier one.",
+            paragraph(
+                "Written by `make bench-waits` (`benchmarks/waits.py`): the default project's"
+                " commands in its container, and the PyTorch project's tests in a CPU"
+                " virtualenv, baked from this checkout and from an earlier one."
+            ),
             "",
             f"- date: {date}; CPU: {cpu}, {os.cpu_count()} cores",
             f"- before: the template at `{args.before}`; now: this checkout;"
