@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from baked import Project
+from baked import Project, captured
 from conftest import DOCKER, bake
 
 pytestmark = pytest.mark.docker
@@ -34,7 +34,7 @@ def image_here(image: str, platform: str) -> bool:
 
     def here() -> bool:
         inspect = [DOCKER, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image]
-        return subprocess.run(inspect, capture_output=True, text=True).stdout.strip() == platform
+        return captured(inspect).stdout.strip() == platform
 
     if not here():
         # an unreachable registry can make a pull hang

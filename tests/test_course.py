@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from baked import HANDED_IN, committed, git, read_store
+from baked import HANDED_IN, captured, committed, git, read_store
 from conftest import DOCKER, REPO
 
 pytestmark = pytest.mark.docker
@@ -179,7 +179,7 @@ def reproduce_class(roster: Path, work: Path, *options: str) -> subprocess.Compl
     command = [sys.executable, str(REPO / "course" / "reproduce_class.py"), str(roster)]
     command += ["--work", str(work), *options]
     env = {**os.environ, "DOCKER": DOCKER}
-    return subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
+    return captured(command, timeout=1800, env=env)
 
 
 def test_one_student_graded_in_gradescopes_format(handed_in, tmp_path):

@@ -4,11 +4,11 @@ framework."""
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from baked import captured
 from conftest import bake
 from test_pytorch import torch_python  # noqa: F401 (a fixture)
 
@@ -54,9 +54,7 @@ def test_verify_fails_on_an_unseeded_draw_every_time(tmp_path, framework, reques
     verdicts = []
     for _ in range(REPEATS):
         command = [python, "verify.py"]
-        result = subprocess.run(
-            command, cwd=project, env=env, capture_output=True, text=True, timeout=300
-        )
+        result = captured(command, cwd=project, env=env, timeout=300)
         failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED: ")]
         verdicts.append((result.returncode, failures[0] if failures else result.stderr[-500:]))
         shutil.rmtree(tmp_path / "outputs", ignore_errors=True)
