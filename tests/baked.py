@@ -100,20 +100,23 @@ def read_store(path: Path) -> contextlib.closing:
     return contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True))
 
 
+def has_step(store: Path, run: str, step: int) -> bool:
+    """Whether TrackIO has written the step of run to the store (it writes its queue every half
+    second)."""
+    # Opening happens inside suppress (a with's items enter in turn): the store may not exist yet.
+    with contextlib.suppress(sqlite3.OperationalError), read_store(store) as tracked:
+        query = "SELECT 1 FROM metrics WHERE run_name = ? AND step = ?"
+        return tracked.execute(query, (run, step)).fetchone() is not None
+    return False
+
+
 def wait_for_step(store: Path, run: str, step: int, seconds: float = 60) -> None:
-    """Until TrackIO has written the step of run to the store
-    (it writes its queue every half second)."""
+    """Until TrackIO has written the step of run to the store."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        # Opening happens inside suppress (a with's items enter in turn):
-        # the store may not exist yet.
-        with contextlib.suppress(sqlite3.OperationalError), read_store(store) as tracked:
-            if tracked.execute(
-                "SELECT 1 FROM metrics WHERE run_name = ? AND step = ?", (run, step)
-            ).fetchone():
-                return
+    while not has_step(store, run, step):
+        if time.monotonic() > deadline:
+            pytest.fail(f"step {step} of {run} never reached {store}")
         time.sleep(0.1)
-    pytest.fail(f"step {step} of {run} never reached {store}")
 
 
 def curve_steps(store: sqlite3.Connection, run: str) -> set[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import baked
 import pytest
-from baked import errors, read_store, wait_for_step
+from baked import captured, errors, has_step, read_store, wait_for_step
 from conftest import DOCKER, bake, free_port, training_container
 from trackio.sqlite_storage import SCHEMA_VERSION
 
@@ -72,7 +72,7 @@ class Project(baked.Project):
             "--json",
         ]
         env = {**os.environ, "TRACKIO_DIR": str(self.path / ".trackio")}
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        result = captured(command, env=env, timeout=120)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
@@ -92,9 +92,7 @@ class Project(baked.Project):
 
 
 def docker(*args: str) -> str:
-    return subprocess.run(
-        [DOCKER, *args], capture_output=True, text=True, check=True, timeout=120
-    ).stdout
+    return captured([DOCKER, *args], check=True, timeout=120).stdout
 
 
 def files(folder: Path) -> dict[str, str]:
@@ -144,18 +142,24 @@ def start_long_run(project: Project) -> tuple[subprocess.Popen, str, list[str]]:
 def kill_while_saving(project: Project, container: str, run: str) -> None:
     """SIGKILL while the run writes into outputs/.partial-<run>/: the process is frozen the moment
     the first file appears (saving takes half a second on this machine), so that the kill lands
-    there every time. TrackIO writes its points every half second, from the run's own process: the
-    last step must be written first."""
+    there every time. TrackIO writes its points every half second, from the run's own thread, and
+    the last step often reaches the store while the run saves: the frozen run goes on a few
+    milliseconds at a time until it has, so that the store holds the whole curve."""
     init = docker("inspect", "--format", "{{.State.Pid}}", container).strip()
-    [python] = Path(f"/proc/{init}/task/{init}/children").read_text().split()
-    wait_for_step(project.store, run, 5)
+    [python] = map(int, Path(f"/proc/{init}/task/{init}/children").read_text().split())
+    wait_for_step(project.store, run, 4)
     outputs = project.path / "outputs"
+    saving = f".partial-{run}/manifest.json"  # the run's folder is there from its start
     deadline = time.monotonic() + 60
-    # the run's folder is there from its start
-    while not any(outputs.glob(".partial-*/manifest.json")):
+    while not (outputs / saving).exists():
         assert time.monotonic() < deadline, "the run never began to save"
         time.sleep(0.002)
-    os.kill(int(python), signal.SIGSTOP)
+    os.kill(python, signal.SIGSTOP)
+    while not has_step(project.store, run, 5):
+        assert (outputs / saving).exists(), "the run was saved before its last step was stored"
+        os.kill(python, signal.SIGCONT)
+        time.sleep(0.005)
+        os.kill(python, signal.SIGSTOP)
     docker("kill", container)
 
 
