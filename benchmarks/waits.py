@@ -48,7 +48,7 @@ def bake(template: Path, output: Path, **answers: str) -> Path:
     return project
 
 
-def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
+def timed_run(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
     """The seconds that the command took, and what it printed."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
@@ -57,6 +57,12 @@ def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, str]:
             f"`{' '.join(command)}` failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
         )
     return time.perf_counter() - start, done.stdout
+
+
+def timed(command: list[str], cwd: Path, env: dict) -> float:
+    """The seconds that the command took."""
+    seconds, _ = timed_run(command, cwd, env)
+    return seconds
 
 
 def tests_passed(printed: str) -> int | None:
@@ -76,16 +82,13 @@ def measure(template: Path, workdir: Path, name: str, repeat: int, env: dict) ->
     project = bake(template, workdir / name, project_name=f"waits {name} {os.getpid()}")
     timed(["make", "image"], project, env)
     runs = {
-        label: [timed(["make", *command], project, env) for _ in range(repeat)]
+        label: [timed_run(["make", *command], project, env) for _ in range(repeat)]
         for label, command in COMMANDS
     }
     pytorch = bake(template, workdir / f"{name}-pytorch", framework="pytorch", init_git="no")
     torch_env = {**env, "PYTHONHASHSEED": "0"}
-    runs["PyTorch tests"] = [
-        timed(
-            [str(TORCH_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"], pytorch, torch_env
-        )
-    ]
+    pytest_command = [str(TORCH_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    runs["PyTorch tests"] = [timed_run(pytest_command, pytorch, torch_env)]
     subprocess.run(["make", "clean"], cwd=project, env=env, capture_output=True)
     return {label: median_wait(values) for label, values in runs.items()}
 

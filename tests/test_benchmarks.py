@@ -1,7 +1,9 @@
-"""The benchmark's report: how it counts builds and judges the goals. The benchmark itself runs only
-with `make bench`, on a real engine."""
+"""The benchmarks' reports: how they count builds, judge the goals and tell the waits. The
+benchmarks themselves run only with `make bench` and its siblings, on a real engine."""
 
 import importlib.util
+import os
+import sys
 from pathlib import Path
 
 from conftest import REPO
@@ -9,6 +11,8 @@ from conftest import REPO
 spec = importlib.util.spec_from_file_location("benchmark", REPO / "benchmarks" / "run.py")
 benchmark = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(benchmark)
+sys.path.insert(0, str(REPO / "benchmarks"))
+import waits  # noqa: E402 (benchmarks/ is no package)
 
 MEASURES = [
     "cold",
@@ -58,3 +62,12 @@ def test_the_table_says_how_many_builds_ran():
     )
     assert nothing_changed in table
     assert "| image size (base image: 190 MB) | 700 MB | 600 MB | 600 MB | 1.00× |" in table
+
+
+def test_a_wait_is_seconds_and_a_test_run_says_how_many_passed(tmp_path):
+    """timed() gives seconds, as lock.py, notebooks.py and class_reproduce.py add them up;
+    median_wait() adds how many tests the last run passed."""
+    assert isinstance(waits.timed(["true"], tmp_path, dict(os.environ)), float)
+    runs = [(3.0, ""), (1.0, ""), (2.0, "=== 63 passed in 2.01s ===")]
+    assert waits.median_wait(runs) == "2.0 s, 63 passed"
+    assert waits.median_wait([(4.0, "Image my_project:1 is up to date.")]) == "4.0 s"
